@@ -1,0 +1,31 @@
+//! Meridian's reference backend: a small Minecraft 26.1 server that sits behind the proxy in
+//! tests, demos and benchmarks. It trusts only Velocity modern forwarding, serves a flat world
+//! with chunks streamed around each player, shows players to each other, answers a few test
+//! commands and carries the `meridian:sync` plugin channel.
+//!
+//! # Layout
+//! - [`config`]: [`BackendConfig`] (TOML) and its validation.
+//! - [`server`]: [`ReferenceBackend`], its accept loop, [`BackendHandle`], status pings.
+//! - `login`: offline-mode login that requires signed forwarding.
+//! - `configuration`: known packs, registry data, tags, features.
+//! - [`registries`]: the shipped registry data (`data/registries-26.1.bin`) and the tags it names.
+//! - `play`: one player in play: join sequence, movement, chunk streaming, keep-alive.
+//! - [`player`]: the roster of players and the events they send each other.
+//! - [`world`]: the flat world and its chunk encoding.
+//! - [`commands`]: `/whereami`, `/give`, `/inv`.
+//! - [`sync`]: the backend side of the `meridian:sync` channel.
+
+pub mod commands;
+pub mod config;
+mod configuration;
+mod login;
+mod play;
+pub mod player;
+pub mod registries;
+pub mod server;
+pub mod sync;
+pub mod world;
+
+pub use config::{BackendConfig, ConfigError, Marker, Secret};
+pub use login::{NO_FORWARDING, SECRET_MISMATCH};
+pub use server::{BackendError, BackendHandle, OnlinePlayer, ReferenceBackend};

@@ -1,0 +1,620 @@
+//! One player in play: the join sequence, then a loop over the client's packets, the other
+//! players' events, keep-alive and shutdown.
+//!
+//! Everything the client is sent goes through this task, so the client's view (loaded
+//! chunks, shown entities, tab list) is plain local state with no locking.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use azalea_auth::game_profile::GameProfile;
+use azalea_chat::FormattedText;
+use azalea_core::{
+    delta::LpVec3,
+    entity_id::MinecraftEntityId,
+    game_type::{GameMode, OptionalGameType},
+    position::{BlockPos, ChunkPos, GlobalPos, Vec3},
+};
+use azalea_entity::LookDirection;
+use azalea_protocol::{
+    common::movements::{PositionMoveRotation, RelativeMovements},
+    packets::{
+        Packet,
+        common::CommonPlayerSpawnInfo,
+        game::{
+            ClientboundGamePacket, ServerboundGamePacket,
+            c_add_entity::ClientboundAddEntity,
+            c_chunk_batch_finished::ClientboundChunkBatchFinished,
+            c_chunk_batch_start::ClientboundChunkBatchStart,
+            c_disconnect::ClientboundDisconnect,
+            c_entity_position_sync::ClientboundEntityPositionSync,
+            c_forget_level_chunk::ClientboundForgetLevelChunk,
+            c_game_event::{ClientboundGameEvent, EventType},
+            c_keep_alive::ClientboundKeepAlive,
+            c_login::ClientboundLogin,
+            c_player_abilities::{ClientboundPlayerAbilities, PlayerAbilitiesFlags},
+            c_player_info_remove::ClientboundPlayerInfoRemove,
+            c_player_info_update::{ActionEnumSet, ClientboundPlayerInfoUpdate, PlayerInfoEntry},
+            c_player_position::ClientboundPlayerPosition,
+            c_remove_entities::ClientboundRemoveEntities,
+            c_rotate_head::ClientboundRotateHead,
+            c_set_chunk_cache_center::ClientboundSetChunkCacheCenter,
+            c_set_default_spawn_position::ClientboundSetDefaultSpawnPosition,
+            c_set_health::ClientboundSetHealth,
+            c_set_held_slot::ClientboundSetHeldSlot,
+            c_system_chat::ClientboundSystemChat,
+        },
+    },
+};
+use azalea_registry::{builtin::EntityKind, data::DimensionKind, identifier::Identifier, DataRegistry};
+use futures_util::SinkExt;
+use meridian_wire::{
+    ConnError, RawFrame,
+    conn::{FrameWriter, ServerGame, decode_packet, encode_packet, next_frame},
+    forwarding::ForwardedPlayer,
+    ids::game::serverbound as ids,
+};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::{
+    commands::{self, Inventory},
+    login::profile,
+    player::{Event, Membership, PlayerInfo},
+    server::{GameData, SessionError, Shared},
+    sync::{self, SyncContext},
+    world::{chunk_coord, chunks_in_view, in_view},
+};
+
+const OVERWORLD: &str = "minecraft:overworld";
+
+pub(crate) async fn play(
+    conn: ServerGame,
+    shared: Arc<Shared>,
+    data: &'static GameData,
+    player: ForwardedPlayer,
+    shutdown: CancellationToken,
+) -> Result<(), SessionError> {
+    let (mut reader, writer) = conn.into_split();
+    let me = PlayerInfo {
+        uuid: player.uuid,
+        name: player.name.clone(),
+        entity_id: shared.allocate_entity_id(),
+        properties: player.properties.clone(),
+        position: shared.config.spawn,
+        yaw: 0.0,
+        pitch: 0.0,
+        on_ground: true,
+    };
+    let (mut membership, others) = shared.roster.join(me.clone());
+    let write_timeout = shared.config.keep_alive_timeout;
+    let mut session = Session {
+        out: Out { writer, timeout: write_timeout },
+        shared: &shared,
+        data,
+        profile: profile(&player),
+        center: (chunk_coord(me.position[0]), chunk_coord(me.position[2])),
+        me,
+        loaded: HashSet::new(),
+        others: HashMap::new(),
+        marker_shown: false,
+        pending_teleport: None,
+        next_teleport: 1,
+        keep_alive: KeepAlive::new(shared.config.keep_alive_interval),
+        inventory: Inventory::default(),
+    };
+    let result = session.run(&mut reader, &mut membership, others, &shutdown).await;
+    shared.roster.leave(&membership);
+    result
+}
+
+/// The write half, with a bound on how long a client may leave us blocked.
+struct Out {
+    writer: FrameWriter,
+    timeout: Duration,
+}
+
+impl Out {
+    async fn feed(&mut self, packet: impl Packet<ClientboundGamePacket>) -> Result<(), SessionError> {
+        let bytes = encode_packet(&packet.into_variant())?;
+        self.bounded(async |w: &mut FrameWriter| w.feed(&bytes[..]).await).await
+    }
+
+    async fn flush(&mut self) -> Result<(), SessionError> {
+        self.bounded(async |w: &mut FrameWriter| SinkExt::<&[u8]>::flush(w).await).await
+    }
+
+    async fn bounded(
+        &mut self,
+        op: impl AsyncFnOnce(&mut FrameWriter) -> Result<(), meridian_wire::FrameError>,
+    ) -> Result<(), SessionError> {
+        match tokio::time::timeout(self.timeout, op(&mut self.writer)).await {
+            Ok(result) => result.map_err(|e| SessionError::Conn(ConnError::from(e))),
+            Err(_) => Err(SessionError::Protocol(format!("client read nothing for {:?}", self.timeout))),
+        }
+    }
+}
+
+struct KeepAlive {
+    interval: Duration,
+    next_send: Instant,
+    pending: Option<(u64, Instant)>,
+    counter: u64,
+}
+
+impl KeepAlive {
+    fn new(interval: Duration) -> Self {
+        // Distinct per connection, so a stale answer relayed from elsewhere never matches.
+        let seed = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        Self { interval, next_send: Instant::now() + interval, pending: None, counter: seed }
+    }
+
+    fn deadline(&self, timeout: Duration) -> Instant {
+        match self.pending {
+            Some((_, sent)) => sent + timeout,
+            None => self.next_send,
+        }
+    }
+}
+
+/// Another player as this client knows it.
+struct Other {
+    info: PlayerInfo,
+    shown: bool,
+}
+
+struct Session<'a> {
+    out: Out,
+    shared: &'a Shared,
+    data: &'static GameData,
+    profile: GameProfile,
+    me: PlayerInfo,
+    center: (i32, i32),
+    loaded: HashSet<(i32, i32)>,
+    others: HashMap<Uuid, Other>,
+    marker_shown: bool,
+    pending_teleport: Option<u32>,
+    next_teleport: u32,
+    keep_alive: KeepAlive,
+    inventory: Inventory,
+}
+
+impl Session<'_> {
+    async fn run(
+        &mut self,
+        reader: &mut meridian_wire::conn::FrameReader,
+        membership: &mut Membership,
+        others: Vec<PlayerInfo>,
+        shutdown: &CancellationToken,
+    ) -> Result<(), SessionError> {
+        self.start(others).await?;
+        let timeout = self.shared.config.keep_alive_timeout;
+        loop {
+            let wake = self.keep_alive.deadline(timeout);
+            tokio::select! {
+                _ = shutdown.cancelled() => return self.kick("Server closed".into()).await,
+                frame = next_frame(reader) => match frame {
+                    Ok(frame) => self.on_frame(frame).await?,
+                    Err(e) if e.is_closed() => return Ok(()),
+                    Err(e) => return Err(e.into()),
+                },
+                event = membership.events.recv() => match event {
+                    Some(Event::Kick(reason)) => return self.kick(reason).await,
+                    Some(event) => self.on_event(event).await?,
+                    // The roster dropped us: another login replaced this one.
+                    None => return Ok(()),
+                },
+                _ = tokio::time::sleep_until(wake) => self.on_keep_alive_timer().await?,
+            }
+            self.out.flush().await?;
+        }
+    }
+
+    /// Everything a vanilla client needs to leave the loading screen.
+    async fn start(&mut self, others: Vec<PlayerInfo>) -> Result<(), SessionError> {
+        let config = &self.shared.config;
+        let view = u32::from(config.view_distance);
+        self.out
+            .feed(ClientboundLogin {
+                player_id: MinecraftEntityId(self.me.entity_id),
+                hardcore: false,
+                levels: vec![Identifier::new(OVERWORLD)],
+                max_players: 100,
+                chunk_radius: view,
+                simulation_distance: view,
+                reduced_debug_info: false,
+                show_death_screen: true,
+                do_limited_crafting: false,
+                common: CommonPlayerSpawnInfo {
+                    dimension_type: DimensionKind::new_raw(self.data.overworld),
+                    dimension: Identifier::new(OVERWORLD),
+                    seed: 0,
+                    game_type: GameMode::Survival,
+                    previous_game_type: OptionalGameType(None),
+                    is_debug: false,
+                    is_flat: true,
+                    last_death_location: None,
+                    portal_cooldown: 0,
+                    sea_level: 63,
+                },
+                enforces_secure_chat: false,
+            })
+            .await?;
+        self.out
+            .feed(ClientboundPlayerAbilities {
+                flags: PlayerAbilitiesFlags { invulnerable: false, flying: false, can_fly: false, instant_break: false },
+                flying_speed: 0.05,
+                walking_speed: 0.1,
+            })
+            .await?;
+        self.out.feed(ClientboundSetHeldSlot { slot: 0 }).await?;
+        self.out.feed(commands::declare()).await?;
+        let [x, y, z] = config.spawn;
+        self.out
+            .feed(ClientboundSetDefaultSpawnPosition {
+                global_pos: GlobalPos {
+                    dimension: Identifier::new(OVERWORLD),
+                    pos: BlockPos::new(x.floor() as i32, y.floor() as i32, z.floor() as i32),
+                },
+                yaw: 0.0,
+                pitch: 0.0,
+            })
+            .await?;
+        // The tab list must name a player before its entity can be added.
+        let mut entries = vec![self.tab_entry(&self.me.clone())];
+        for other in others {
+            entries.push(self.tab_entry(&other));
+            self.others.insert(other.uuid, Other { info: other, shown: false });
+        }
+        self.out.feed(tab_add(entries)).await?;
+        self.teleport(config.spawn).await?;
+        self.out.feed(ClientboundGameEvent { event: EventType::WaitForLevelChunks, param: 0.0 }).await?;
+        self.update_view(true).await?;
+        self.out.feed(ClientboundSetHealth { health: 20.0, food: 20, saturation: 5.0 }).await?;
+        self.out.flush().await
+    }
+
+    fn tab_entry(&self, player: &PlayerInfo) -> PlayerInfoEntry {
+        let profile = if player.uuid == self.me.uuid {
+            self.profile.clone()
+        } else {
+            profile(&ForwardedPlayer {
+                address: String::new(),
+                uuid: player.uuid,
+                name: player.name.clone(),
+                properties: player.properties.clone(),
+            })
+        };
+        PlayerInfoEntry { profile, game_mode: GameMode::Survival, listed: true, latency: 0, ..Default::default() }
+    }
+
+    async fn teleport(&mut self, position: [f64; 3]) -> Result<(), SessionError> {
+        let id = self.next_teleport;
+        self.next_teleport = self.next_teleport.wrapping_add(1);
+        self.pending_teleport = Some(id);
+        self.me.position = position;
+        self.out
+            .feed(ClientboundPlayerPosition {
+                id,
+                change: PositionMoveRotation {
+                    pos: vec3(position),
+                    delta: Vec3::ZERO,
+                    look_direction: LookDirection::new(self.me.yaw, self.me.pitch),
+                },
+                relative: RelativeMovements::all_absolute(),
+            })
+            .await
+    }
+
+    /// Recentres the client's chunk view if the player changed chunk (or `force`), sends what
+    /// came into view in one batch, forgets what left, and shows or hides entities to match.
+    async fn update_view(&mut self, force: bool) -> Result<(), SessionError> {
+        let center = (chunk_coord(self.me.position[0]), chunk_coord(self.me.position[2]));
+        if center == self.center && !force {
+            return Ok(());
+        }
+        self.center = center;
+        let radius = i32::from(self.shared.config.view_distance);
+        self.out.feed(ClientboundSetChunkCacheCenter { x: center.0, z: center.1 }).await?;
+        let wanted = chunks_in_view(center, radius);
+        let wanted_set: HashSet<(i32, i32)> = wanted.iter().copied().collect();
+        let mut gone: Vec<(i32, i32)> = self.loaded.difference(&wanted_set).copied().collect();
+        gone.sort_unstable();
+        for (x, z) in gone {
+            self.out.feed(ClientboundForgetLevelChunk { pos: ChunkPos::new(x, z) }).await?;
+        }
+        let new: Vec<(i32, i32)> = wanted.into_iter().filter(|c| !self.loaded.contains(c)).collect();
+        if !new.is_empty() {
+            self.out.feed(ClientboundChunkBatchStart).await?;
+            for &(x, z) in &new {
+                self.out.feed(self.data.world.chunk_packet(x, z)).await?;
+            }
+            self.out.feed(ClientboundChunkBatchFinished { batch_size: new.len() as u32 }).await?;
+        }
+        self.loaded = wanted_set;
+        self.refresh_entities().await
+    }
+
+    fn sees(&self, position: [f64; 3]) -> bool {
+        let chunk = (chunk_coord(position[0]), chunk_coord(position[2]));
+        in_view(self.center, chunk, i32::from(self.shared.config.view_distance))
+    }
+
+    async fn refresh_entities(&mut self) -> Result<(), SessionError> {
+        if let Some(marker) = &self.shared.marker {
+            let visible = self.sees(marker.position);
+            if visible && !self.marker_shown {
+                self.out
+                    .feed(ClientboundAddEntity {
+                        id: MinecraftEntityId(marker.id),
+                        uuid: marker.uuid,
+                        entity_type: marker.kind,
+                        position: vec3(marker.position),
+                        movement: LpVec3::Zero,
+                        x_rot: 0,
+                        y_rot: 0,
+                        y_head_rot: 0,
+                        data: 0,
+                    })
+                    .await?;
+            } else if !visible && self.marker_shown {
+                self.out.feed(ClientboundRemoveEntities { entity_ids: vec![MinecraftEntityId(marker.id)] }).await?;
+            }
+            self.marker_shown = visible;
+        }
+        let uuids: Vec<Uuid> = self.others.keys().copied().collect();
+        for uuid in uuids {
+            self.refresh_other(uuid, false).await?;
+        }
+        Ok(())
+    }
+
+    /// Shows, hides or (if `moved`) moves another player's entity.
+    async fn refresh_other(&mut self, uuid: Uuid, moved: bool) -> Result<(), SessionError> {
+        let Some(other) = self.others.get(&uuid) else { return Ok(()) };
+        let visible = self.sees(other.info.position);
+        let info = other.info.clone();
+        let id = MinecraftEntityId(info.entity_id);
+        match (other.shown, visible) {
+            (false, true) => {
+                self.out
+                    .feed(ClientboundAddEntity {
+                        id,
+                        uuid: info.uuid,
+                        entity_type: EntityKind::Player,
+                        position: vec3(info.position),
+                        movement: LpVec3::Zero,
+                        x_rot: angle(info.pitch),
+                        y_rot: angle(info.yaw),
+                        y_head_rot: angle(info.yaw),
+                        data: 0,
+                    })
+                    .await?;
+                self.out.feed(ClientboundRotateHead { entity_id: id, y_head_rot: angle(info.yaw) }).await?;
+            }
+            (true, true) if moved => {
+                self.out
+                    .feed(ClientboundEntityPositionSync {
+                        id,
+                        values: PositionMoveRotation {
+                            pos: vec3(info.position),
+                            delta: Vec3::ZERO,
+                            look_direction: LookDirection::new(info.yaw, info.pitch),
+                        },
+                        on_ground: info.on_ground,
+                    })
+                    .await?;
+                self.out.feed(ClientboundRotateHead { entity_id: id, y_head_rot: angle(info.yaw) }).await?;
+            }
+            (true, false) => {
+                self.out.feed(ClientboundRemoveEntities { entity_ids: vec![id] }).await?;
+            }
+            _ => {}
+        }
+        if let Some(other) = self.others.get_mut(&uuid) {
+            other.shown = visible;
+        }
+        Ok(())
+    }
+
+    async fn on_event(&mut self, event: Event) -> Result<(), SessionError> {
+        match event {
+            Event::Joined(info) => {
+                let uuid = info.uuid;
+                self.out.feed(tab_add(vec![self.tab_entry(&info)])).await?;
+                self.others.insert(uuid, Other { info, shown: false });
+                self.refresh_other(uuid, false).await?;
+            }
+            Event::Moved { uuid, position, yaw, pitch, on_ground } => {
+                if let Some(other) = self.others.get_mut(&uuid) {
+                    other.info.position = position;
+                    other.info.yaw = yaw;
+                    other.info.pitch = pitch;
+                    other.info.on_ground = on_ground;
+                    self.refresh_other(uuid, true).await?;
+                }
+            }
+            Event::Left { uuid, entity_id } => {
+                if let Some(other) = self.others.remove(&uuid)
+                    && other.shown
+                {
+                    self.out.feed(ClientboundRemoveEntities { entity_ids: vec![MinecraftEntityId(entity_id)] }).await?;
+                }
+                self.out.feed(ClientboundPlayerInfoRemove { profile_ids: vec![uuid] }).await?;
+            }
+            Event::Chat(line) => self.system_chat(line).await?,
+            // Handled by the loop, which must end the session.
+            Event::Kick(_) => {}
+        }
+        Ok(())
+    }
+
+    async fn system_chat(&mut self, line: String) -> Result<(), SessionError> {
+        self.out.feed(ClientboundSystemChat { content: FormattedText::from(line), overlay: false }).await
+    }
+
+    async fn on_frame(&mut self, frame: RawFrame) -> Result<(), SessionError> {
+        let id = frame.id();
+        // Decode only what we act on: a packet we ignore can never end the session over a
+        // decoding gap.
+        let wanted = matches!(
+            id,
+            ids::ACCEPT_TELEPORTATION
+                | ids::CHAT
+                | ids::CHAT_COMMAND
+                | ids::CHAT_COMMAND_SIGNED
+                | ids::CUSTOM_PAYLOAD
+                | ids::KEEP_ALIVE
+                | ids::MOVE_PLAYER_POS
+                | ids::MOVE_PLAYER_POS_ROT
+                | ids::MOVE_PLAYER_ROT
+                | ids::MOVE_PLAYER_STATUS_ONLY
+        );
+        if !wanted {
+            return Ok(());
+        }
+        let bytes = frame.into_packet().map_err(ConnError::from)?;
+        match decode_packet::<ServerboundGamePacket>(&bytes)? {
+            ServerboundGamePacket::AcceptTeleportation(p) => {
+                if self.pending_teleport == Some(p.id) {
+                    self.pending_teleport = None;
+                }
+            }
+            ServerboundGamePacket::KeepAlive(p) => {
+                if self.keep_alive.pending.is_some_and(|(id, _)| id == p.id) {
+                    self.keep_alive.pending = None;
+                }
+            }
+            ServerboundGamePacket::Chat(p) => {
+                if p.message.chars().any(|c| c.is_control() || c == '§') {
+                    return self.fail("Illegal characters in chat").await;
+                }
+                self.shared.roster.chat(format!("{}: {}", self.me.name, p.message));
+            }
+            ServerboundGamePacket::ChatCommand(p) => self.command(&p.command).await?,
+            ServerboundGamePacket::ChatCommandSigned(p) => self.command(&p.command).await?,
+            ServerboundGamePacket::CustomPayload(p) => {
+                if p.identifier.to_string() == sync::CHANNEL {
+                    let ctx = SyncContext {
+                        backend_id: &self.shared.config.id,
+                        player: self.me.uuid,
+                        player_name: &self.me.name,
+                    };
+                    sync::on_payload(&ctx, &p.data);
+                }
+            }
+            ServerboundGamePacket::MovePlayerPos(p) => self.moved(Some(p.pos), None, p.flags.on_ground).await?,
+            ServerboundGamePacket::MovePlayerPosRot(p) => {
+                self.moved(Some(p.pos), Some(p.look_direction), p.flags.on_ground).await?
+            }
+            ServerboundGamePacket::MovePlayerRot(p) => self.moved(None, Some(p.look_direction), p.flags.on_ground).await?,
+            ServerboundGamePacket::MovePlayerStatusOnly(p) => self.moved(None, None, p.flags.on_ground).await?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    async fn command(&mut self, line: &str) -> Result<(), SessionError> {
+        let reply = commands::execute(line, &self.shared.config.id, &mut self.inventory);
+        self.system_chat(reply).await
+    }
+
+    /// Accepts the client's movement as it is: this backend never corrects a player.
+    async fn moved(
+        &mut self,
+        pos: Option<Vec3>,
+        look: Option<LookDirection>,
+        on_ground: bool,
+    ) -> Result<(), SessionError> {
+        if let Some(pos) = pos {
+            let valid = [pos.x, pos.y, pos.z].iter().all(|v| v.is_finite() && v.abs() < 3.0e7);
+            if !valid {
+                return self.fail("Invalid move player packet received").await;
+            }
+            self.me.position = [pos.x, pos.y, pos.z];
+        }
+        if let Some(look) = look {
+            if !(look.y_rot().is_finite() && look.x_rot().is_finite()) {
+                return self.fail("Invalid move player packet received").await;
+            }
+            self.me.yaw = look.y_rot();
+            self.me.pitch = look.x_rot();
+        }
+        self.me.on_ground = on_ground;
+        self.shared.roster.moved(self.me.uuid, self.me.position, self.me.yaw, self.me.pitch, on_ground);
+        self.update_view(false).await
+    }
+
+    async fn on_keep_alive_timer(&mut self) -> Result<(), SessionError> {
+        let now = Instant::now();
+        let timeout = self.shared.config.keep_alive_timeout;
+        if let Some((_, sent)) = self.keep_alive.pending {
+            if now >= sent + timeout {
+                let reason = format!("Timed out: no keep-alive answer within {} s", timeout.as_secs_f64());
+                return self.fail(&reason).await;
+            }
+            return Ok(());
+        }
+        self.keep_alive.counter = self.keep_alive.counter.wrapping_add(1);
+        let id = self.keep_alive.counter;
+        self.keep_alive.pending = Some((id, now));
+        self.keep_alive.next_send = now + self.keep_alive.interval;
+        self.out.feed(ClientboundKeepAlive { id }).await
+    }
+
+    /// Disconnects the client for something it did wrong, ending the session with an error.
+    async fn fail(&mut self, reason: &str) -> Result<(), SessionError> {
+        self.kick(reason.to_owned()).await?;
+        Err(SessionError::Kicked(reason.to_owned()))
+    }
+
+    /// Sends a disconnect; the caller ends the session.
+    async fn kick(&mut self, reason: String) -> Result<(), SessionError> {
+        tracing::info!(backend = %self.shared.config.id, name = %self.me.name, %reason, "disconnecting player");
+        self.out.feed(ClientboundDisconnect { reason: FormattedText::from(reason) }).await?;
+        self.out.flush().await
+    }
+}
+
+fn tab_add(entries: Vec<PlayerInfoEntry>) -> ClientboundPlayerInfoUpdate {
+    ClientboundPlayerInfoUpdate {
+        actions: ActionEnumSet {
+            add_player: true,
+            initialize_chat: false,
+            update_game_mode: true,
+            update_listed: true,
+            update_latency: true,
+            update_display_name: false,
+            update_list_order: false,
+            update_hat: false,
+        },
+        entries,
+    }
+}
+
+fn vec3([x, y, z]: [f64; 3]) -> Vec3 {
+    Vec3 { x, y, z }
+}
+
+/// Degrees to the protocol's 1/256 turns.
+fn angle(degrees: f32) -> i8 {
+    ((degrees * 256.0 / 360.0).floor() as i32) as i8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn angles_wrap() {
+        assert_eq!(angle(0.0), 0);
+        assert_eq!(angle(90.0), 64);
+        assert_eq!(angle(180.0), -128);
+        assert_eq!(angle(-90.0), -64);
+        assert_eq!(angle(450.0), 64);
+    }
+}

@@ -1,0 +1,99 @@
+//! Prometheus metrics. Hot paths count per batch of packets, not per packet.
+
+use prometheus_client::{
+    encoding::{EncodeLabelSet, text::encode},
+    metrics::{counter::Counter, family::Family, gauge::Gauge},
+    registry::Registry,
+};
+
+/// Which way traffic flows.
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DirectionLabel {
+    pub direction: Direction,
+}
+
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum Direction {
+    /// Backend to client.
+    clientbound,
+    /// Client to backend.
+    serverbound,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabel {
+    pub kind: &'static str,
+}
+
+/// Every metric the proxy exports.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    pub connections: Counter,
+    pub connections_active: Gauge,
+    pub connections_refused: Counter,
+    pub players_online: Gauge,
+    pub bytes: Family<DirectionLabel, Counter>,
+    pub packets: Family<DirectionLabel, Counter>,
+    pub errors: Family<KindLabel, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("meridian");
+        let connections = Counter::default();
+        let connections_active = Gauge::default();
+        let connections_refused = Counter::default();
+        let players_online = Gauge::default();
+        let bytes = Family::<DirectionLabel, Counter>::default();
+        let packets = Family::<DirectionLabel, Counter>::default();
+        let errors = Family::<KindLabel, Counter>::default();
+        registry.register("connections", "TCP connections accepted", connections.clone());
+        registry.register("connections_active", "TCP connections open now", connections_active.clone());
+        registry.register(
+            "connections_refused",
+            "Connections closed on accept because the connection limit was reached",
+            connections_refused.clone(),
+        );
+        registry.register("players_online", "Players in play through this proxy", players_online.clone());
+        registry.register("bytes", "Packet bytes forwarded (uncompressed size)", bytes.clone());
+        registry.register("packets", "Packets forwarded", packets.clone());
+        registry.register("errors", "Sessions ended by an error, by kind", errors.clone());
+        Self {
+            registry,
+            connections,
+            connections_active,
+            connections_refused,
+            players_online,
+            bytes,
+            packets,
+            errors,
+        }
+    }
+
+    /// Adds one batch of forwarded traffic.
+    pub fn forwarded(&self, direction: Direction, packets: u64, bytes: u64) {
+        let label = DirectionLabel { direction };
+        self.packets.get_or_create(&label).inc_by(packets);
+        self.bytes.get_or_create(&label).inc_by(bytes);
+    }
+
+    pub fn error(&self, kind: &'static str) {
+        self.errors.get_or_create(&KindLabel { kind }).inc();
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}

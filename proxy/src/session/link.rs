@@ -1,0 +1,127 @@
+//! A link: the proxy logged in to a backend on a player's behalf, with Velocity modern forwarding.
+
+use std::{net::SocketAddr, sync::atomic::Ordering};
+
+use azalea_protocol::packets::{
+    ClientIntention,
+    handshake::ServerboundIntention,
+    login::{
+        ClientboundLoginPacket, ServerboundCookieResponse, ServerboundCustomQueryAnswer, ServerboundHello,
+        ServerboundLoginAcknowledged,
+    },
+};
+use meridian_wire::{
+    PROTOCOL_VERSION,
+    conn::{ClientConfig, ClientHandshake},
+    forwarding::{self, ForwardedPlayer},
+};
+use tokio::{net::TcpStream, time::timeout};
+use uuid::Uuid;
+
+use crate::{
+    error::BackendError,
+    state::{ProxyState, Server},
+};
+
+/// Who the proxy vouches for.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub name: String,
+    pub uuid: Uuid,
+    pub properties: Vec<forwarding::Property>,
+    pub address: SocketAddr,
+}
+
+/// Connects to `server` and logs `identity` in, returning the link in the configuration phase.
+pub async fn login(state: &ProxyState, server: &Server, identity: &Identity) -> Result<ClientConfig, BackendError> {
+    let limits = &state.config.limits;
+    let result = async {
+        let stream = timeout(limits.connect_timeout(), connect(&server.address))
+            .await
+            .map_err(|_| BackendError::ConnectTimeout)??;
+        timeout(limits.backend_login_timeout(), handshake(stream, server, identity, state))
+            .await
+            .map_err(|_| BackendError::LoginTimeout)?
+    }
+    .await;
+    // A refusal still proves the backend is up; only failing to reach it marks it down.
+    let reachable = !matches!(
+        result,
+        Err(BackendError::Resolve(_) | BackendError::Connect(_) | BackendError::ConnectTimeout)
+    );
+    server.online.store(reachable, Ordering::Relaxed);
+    result
+}
+
+async fn connect(address: &str) -> Result<TcpStream, BackendError> {
+    let mut last = None;
+    let addrs = tokio::net::lookup_host(address).await.map_err(|_| BackendError::Resolve(address.to_owned()))?;
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.map_or_else(|| BackendError::Resolve(address.to_owned()), BackendError::Connect))
+}
+
+async fn handshake(
+    stream: TcpStream,
+    server: &Server,
+    identity: &Identity,
+    state: &ProxyState,
+) -> Result<ClientConfig, BackendError> {
+    let mut conn = ClientHandshake::wrap(stream).map_err(BackendError::Connect)?;
+    let (host, port) = server.address.rsplit_once(':').unwrap_or((&server.address, "25565"));
+    conn.write(ServerboundIntention {
+        protocol_version: PROTOCOL_VERSION,
+        hostname: host.to_owned(),
+        port: port.parse().unwrap_or(25565),
+        intention: ClientIntention::Login,
+    })
+    .await?;
+    let mut conn = conn.login();
+    conn.write(ServerboundHello { name: identity.name.clone(), profile_id: identity.uuid }).await?;
+    let secret = state.config.forwarding.secret.expose().as_bytes();
+    loop {
+        match conn.read().await? {
+            ClientboundLoginPacket::CustomQuery(query) => {
+                let data = if query.identifier.to_string() == forwarding::CHANNEL {
+                    let version = forwarding::negotiate(query.data.first().copied());
+                    let player = ForwardedPlayer {
+                        address: identity.address.ip().to_string(),
+                        uuid: identity.uuid,
+                        name: identity.name.clone(),
+                        properties: identity.properties.clone(),
+                    };
+                    Some(forwarding::encode(secret, version, &player).into())
+                } else {
+                    None
+                };
+                conn.write(ServerboundCustomQueryAnswer { transaction_id: query.transaction_id, data }).await?;
+            }
+            ClientboundLoginPacket::LoginCompression(p) => {
+                conn.set_compression(u32::try_from(p.compression_threshold).ok());
+            }
+            ClientboundLoginPacket::LoginFinished(finished) => {
+                if finished.game_profile.uuid != identity.uuid {
+                    return Err(BackendError::Protocol(format!(
+                        "logged the player in as {} instead of {}: is Velocity modern forwarding enabled?",
+                        finished.game_profile.uuid, identity.uuid
+                    )));
+                }
+                conn.write(ServerboundLoginAcknowledged).await?;
+                return Ok(conn.config());
+            }
+            ClientboundLoginPacket::LoginDisconnect(p) => return Err(BackendError::Refused(p.reason.to_string())),
+            ClientboundLoginPacket::Hello(_) => {
+                return Err(BackendError::Refused(
+                    "the backend is in online mode; run it in offline mode with Velocity modern forwarding".into(),
+                ));
+            }
+            ClientboundLoginPacket::CookieRequest(p) => {
+                conn.write(ServerboundCookieResponse { key: p.key, payload: None }).await?;
+            }
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! `TestCluster`: reference backends and a proxy on loopback, each on a port the OS picked.
+//!
+//! ```no_run
+//! # async fn story() {
+//! use meridian_tests::cluster::TestCluster;
+//! let cluster = TestCluster::new().backend("west").backend("east").run().await;
+//! let addr = cluster.proxy_addr();
+//! # }
+//! ```
+
+use std::{collections::BTreeMap, net::SocketAddr, sync::Arc};
+
+use meridian::{Config, Proxy, ProxyState};
+use meridian_examples::{BackendConfig, BackendHandle, Marker, ReferenceBackend};
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+
+/// The forwarding secret the cluster's proxy uses.
+pub const SECRET: &str = "test-forwarding-secret";
+/// The admin token the cluster's proxy accepts.
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+/// How one backend of the cluster is built.
+#[derive(Debug, Clone)]
+pub struct BackendSpec {
+    pub id: String,
+    pub secret: String,
+    pub marker: Option<Marker>,
+    pub view_distance: Option<u8>,
+}
+
+impl BackendSpec {
+    /// A backend that shares the proxy's forwarding secret.
+    pub fn new(id: &str) -> Self {
+        Self { id: id.to_owned(), secret: SECRET.to_owned(), marker: None, view_distance: None }
+    }
+
+    /// The backend expects a different secret than the proxy sends.
+    pub fn secret(mut self, secret: &str) -> Self {
+        self.secret = secret.to_owned();
+        self
+    }
+
+    pub fn marker(mut self, entity: &str, position: [f64; 3]) -> Self {
+        self.marker = Some(Marker { entity: entity.to_owned(), position });
+        self
+    }
+
+    pub fn view_distance(mut self, chunks: u8) -> Self {
+        self.view_distance = Some(chunks);
+        self
+    }
+}
+
+/// Builds a cluster; see the module docs.
+#[derive(Debug, Default)]
+pub struct TestCluster {
+    backends: Vec<BackendSpec>,
+    limits: BTreeMap<String, u64>,
+    extra_config: String,
+}
+
+/// A backend of a running cluster.
+#[derive(Debug)]
+pub struct RunningBackend {
+    pub addr: SocketAddr,
+    pub handle: BackendHandle,
+    shutdown: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+/// A running cluster; everything stops when it is dropped.
+#[derive(Debug)]
+pub struct Cluster {
+    proxy_addr: SocketAddr,
+    admin_addr: SocketAddr,
+    state: Arc<ProxyState>,
+    backends: BTreeMap<String, RunningBackend>,
+    shutdown: CancellationToken,
+    proxy_task: Option<JoinHandle<()>>,
+}
+
+impl TestCluster {
+    pub fn new() -> Self {
+        let limits = [("handshake_timeout_ms", 2_000), ("login_timeout_ms", 10_000), ("health_check_interval_ms", 200)];
+        Self { limits: limits.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(), ..Self::default() }
+    }
+
+    /// Sets one key of the proxy's `[limits]` table.
+    pub fn limit(mut self, key: &str, value: u64) -> Self {
+        self.limits.insert(key.to_owned(), value);
+        self
+    }
+
+    /// Adds a backend with the proxy's secret and no marker.
+    pub fn backend(self, id: &str) -> Self {
+        self.backend_spec(BackendSpec::new(id))
+    }
+
+    pub fn backend_spec(mut self, spec: BackendSpec) -> Self {
+        self.backends.push(spec);
+        self
+    }
+
+    /// The demo's layout: west (pig) owns x < 0, east (cow) owns x ≥ 0.
+    pub fn demo() -> Self {
+        Self::new()
+            .backend_spec(BackendSpec::new("west").marker("minecraft:pig", [-12.5, 64.0, 6.5]))
+            .backend_spec(BackendSpec::new("east").marker("minecraft:cow", [12.5, 64.0, 6.5]))
+            .config("[[zones]]\nid = \"west\"\nowner = \"west\"\nmax_chunk_x = 0\n[[zones]]\nid = \"east\"\nowner = \"east\"\nmin_chunk_x = 0\n")
+    }
+
+    /// Appends TOML to the proxy's configuration (tables only: it goes after the servers).
+    pub fn config(mut self, toml: &str) -> Self {
+        self.extra_config.push_str(toml);
+        self.extra_config.push('\n');
+        self
+    }
+
+    /// Starts the backends, then the proxy, all on `127.0.0.1:0`.
+    pub async fn run(self) -> Cluster {
+        crate::init_tracing();
+        let shutdown = CancellationToken::new();
+        let mut backends = BTreeMap::new();
+        let mut servers = String::new();
+        for spec in &self.backends {
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind backend");
+            let addr = listener.local_addr().expect("backend address");
+            let mut config = BackendConfig::new(&spec.id, spec.secret.as_str());
+            config.marker = spec.marker.clone();
+            if let Some(view) = spec.view_distance {
+                config.view_distance = view;
+            }
+            let backend = ReferenceBackend::new(config);
+            let handle = backend.handle();
+            let token = shutdown.child_token();
+            let run_token = token.clone();
+            let task = tokio::spawn(async move {
+                if let Err(e) = backend.run(listener, run_token).await {
+                    tracing::warn!("backend stopped: {e}");
+                }
+            });
+            servers.push_str(&format!("[[servers]]\nid = \"{}\"\naddress = \"{addr}\"\n", spec.id));
+            backends.insert(spec.id.clone(), RunningBackend { addr, handle, shutdown: token, task });
+        }
+        let limits: String = self.limits.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
+        let text = format!(
+            "compression_threshold = 256\n{servers}[forwarding]\nsecret = \"{SECRET}\"\n[admin]\ntoken = \"{ADMIN_TOKEN}\"\n[limits]\n{limits}{}",
+            self.extra_config
+        );
+        let config = Config::parse(&text).unwrap_or_else(|e| panic!("test config: {e}\n{text}"));
+        let proxy = Proxy::new(config).unwrap_or_else(|e| panic!("test config: {e}\n{text}"));
+        let state = proxy.state().clone();
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind admin");
+        let proxy_addr = listener.local_addr().expect("proxy address");
+        let admin_addr = admin.local_addr().expect("admin address");
+        let token = shutdown.child_token();
+        let proxy_task = tokio::spawn(async move {
+            if let Err(e) = proxy.run(listener, Some(admin), token).await {
+                tracing::warn!("proxy stopped: {e}");
+            }
+        });
+        Cluster { proxy_addr, admin_addr, state, backends, shutdown, proxy_task: Some(proxy_task) }
+    }
+}
+
+impl Cluster {
+    /// Where players connect.
+    pub fn proxy_addr(&self) -> SocketAddr {
+        self.proxy_addr
+    }
+
+    /// Where the admin API listens.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_addr
+    }
+
+    /// The proxy's shared state.
+    pub fn proxy(&self) -> &Arc<ProxyState> {
+        &self.state
+    }
+
+    pub fn backend(&self, id: &str) -> &RunningBackend {
+        self.backends.get(id).unwrap_or_else(|| panic!("no backend {id}"))
+    }
+
+    /// Stops a backend and waits until it has closed its connections.
+    pub async fn stop_backend(&mut self, id: &str) {
+        let backend = self.backends.remove(id).unwrap_or_else(|| panic!("no backend {id}"));
+        backend.shutdown.cancel();
+        let _ = backend.task.await;
+    }
+
+    /// Stops the proxy and waits for it to return.
+    pub async fn stop_proxy(&mut self) {
+        self.shutdown.cancel();
+        if let Some(task) = self.proxy_task.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// GETs an admin API path and parses the JSON.
+    pub async fn admin_get(&self, path: &str) -> serde_json::Value {
+        let (status, body) = crate::http::request(self.admin_addr, "GET", path, None, None).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+    }
+
+    /// GETs `/metrics` as text.
+    pub async fn metrics(&self) -> String {
+        let (status, body) = crate::http::request(self.admin_addr, "GET", "/metrics", None, None).await;
+        assert_eq!(status, 200, "GET /metrics: {body}");
+        body
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
