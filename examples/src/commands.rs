@@ -40,7 +40,10 @@ pub fn declare() -> ClientboundCommands {
         node(
             NodeType::Argument {
                 name: "count".into(),
-                parser: BrigadierParser::Integer(BrigadierNumber::new(Some(1), Some(MAX_GIVE as i32))),
+                parser: BrigadierParser::Integer(BrigadierNumber::new(
+                    Some(1),
+                    Some(MAX_GIVE as i32),
+                )),
                 suggestions_type: None,
             },
             vec![],
@@ -48,7 +51,10 @@ pub fn declare() -> ClientboundCommands {
         ),
         node(literal("inv"), vec![], true),
     ];
-    ClientboundCommands { entries, root_index: 0 }
+    ClientboundCommands {
+        entries,
+        root_index: 0,
+    }
 }
 
 /// A server-side inventory: one entry per item type, in the order first given.
@@ -71,7 +77,11 @@ impl Inventory {
 
     /// `inv=minecraft:stone:5,minecraft:dirt:1`, or `inv=` when empty.
     pub fn describe(&self) -> String {
-        let items: Vec<String> = self.slots.iter().map(|(item, count)| format!("{item}:{count}")).collect();
+        let items: Vec<String> = self
+            .slots
+            .iter()
+            .map(|(item, count)| format!("{item}:{count}"))
+            .collect();
         format!("inv={}", items.join(","))
     }
 }
@@ -115,10 +125,22 @@ mod tests {
         let mut inv = Inventory::default();
         assert_eq!(execute("whereami", "east", &mut inv), "server=east");
         assert_eq!(execute("inv", "east", &mut inv), "inv=");
-        assert_eq!(execute("give stone 5", "east", &mut inv), "Gave 5 minecraft:stone");
-        assert_eq!(execute("give minecraft:dirt 1", "east", &mut inv), "Gave 1 minecraft:dirt");
-        assert_eq!(execute("give stone 2", "east", &mut inv), "Gave 2 minecraft:stone");
-        assert_eq!(execute("inv", "east", &mut inv), "inv=minecraft:stone:7,minecraft:dirt:1");
+        assert_eq!(
+            execute("give stone 5", "east", &mut inv),
+            "Gave 5 minecraft:stone"
+        );
+        assert_eq!(
+            execute("give minecraft:dirt 1", "east", &mut inv),
+            "Gave 1 minecraft:dirt"
+        );
+        assert_eq!(
+            execute("give stone 2", "east", &mut inv),
+            "Gave 2 minecraft:stone"
+        );
+        assert_eq!(
+            execute("inv", "east", &mut inv),
+            "inv=minecraft:stone:7,minecraft:dirt:1"
+        );
         assert!(execute("give nothing 1", "east", &mut inv).starts_with("Unknown item"));
         assert!(execute("give stone 0", "east", &mut inv).starts_with("Count"));
         assert!(execute("give stone -3", "east", &mut inv).starts_with("Count"));

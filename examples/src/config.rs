@@ -79,7 +79,10 @@ struct MarkerToml {
 impl TryFrom<MarkerToml> for Marker {
     type Error = String;
     fn try_from(m: MarkerToml) -> Result<Self, String> {
-        Ok(Marker { entity: m.entity, position: [m.x, m.y, m.z] })
+        Ok(Marker {
+            entity: m.entity,
+            position: [m.x, m.y, m.z],
+        })
     }
 }
 
@@ -92,7 +95,10 @@ impl Marker {
 
 impl Default for Marker {
     fn default() -> Self {
-        Self { entity: "minecraft:pig".into(), position: [-12.5, 64.0, 6.5] }
+        Self {
+            entity: "minecraft:pig".into(),
+            position: [-12.5, 64.0, 6.5],
+        }
     }
 }
 
@@ -110,18 +116,31 @@ pub struct BackendConfig {
     pub view_distance: u8,
     #[serde(default = "default_spawn")]
     pub spawn: [f64; 3],
-    #[serde(default = "default_marker")]
+    /// A table, or `false` for no marker; left out, the default pig.
+    #[serde(default = "default_marker", deserialize_with = "marker_setting")]
     pub marker: Option<Marker>,
     /// Packets of at least this many bytes are compressed; `None` (`compression_threshold = -1`
     /// in TOML) turns compression off.
     #[serde(default = "default_compression", deserialize_with = "threshold")]
     pub compression_threshold: Option<u32>,
-    #[serde(rename = "keep_alive_interval_ms", default = "default_keep_alive_interval", deserialize_with = "millis")]
+    #[serde(
+        rename = "keep_alive_interval_ms",
+        default = "default_keep_alive_interval",
+        deserialize_with = "millis"
+    )]
     pub keep_alive_interval: Duration,
-    #[serde(rename = "keep_alive_timeout_ms", default = "default_keep_alive_timeout", deserialize_with = "millis")]
+    #[serde(
+        rename = "keep_alive_timeout_ms",
+        default = "default_keep_alive_timeout",
+        deserialize_with = "millis"
+    )]
     pub keep_alive_timeout: Duration,
     /// How long a connection may take from its first byte to entering play.
-    #[serde(rename = "login_timeout_ms", default = "default_login_timeout", deserialize_with = "millis")]
+    #[serde(
+        rename = "login_timeout_ms",
+        default = "default_login_timeout",
+        deserialize_with = "millis"
+    )]
     pub login_timeout: Duration,
 }
 
@@ -147,6 +166,20 @@ fn default_login_timeout() -> Duration {
     Duration::from_secs(10)
 }
 
+fn marker_setting<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Marker>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Setting {
+        Switch(bool),
+        Table(Marker),
+    }
+    match Setting::deserialize(deserializer)? {
+        Setting::Switch(false) => Ok(None),
+        Setting::Switch(true) => Ok(default_marker()),
+        Setting::Table(marker) => Ok(Some(marker)),
+    }
+}
+
 fn millis<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
     u64::deserialize(deserializer).map(Duration::from_millis)
 }
@@ -157,14 +190,19 @@ fn threshold<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, 
     if value < 0 {
         return Ok(None);
     }
-    u32::try_from(value).map(Some).map_err(serde::de::Error::custom)
+    u32::try_from(value)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 /// Why a configuration was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("invalid configuration: {0}")]
     Parse(#[from] toml::de::Error),
     #[error("invalid configuration: {0}")]
@@ -194,8 +232,10 @@ impl BackendConfig {
 
     /// Reads and parses a TOML file without validating.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
         Self::from_toml(&text)
     }
 
@@ -204,27 +244,48 @@ impl BackendConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |msg: String| Err(ConfigError::Invalid(msg));
         if self.id.is_empty() || self.id.len() > 64 || self.id.chars().any(char::is_whitespace) {
-            return invalid(format!("id {:?} must be 1 to 64 characters without spaces", self.id));
+            return invalid(format!(
+                "id {:?} must be 1 to 64 characters without spaces",
+                self.id
+            ));
         }
         if self.forwarding_secret.is_empty() {
             return invalid(
-                "forwarding_secret is empty: set it in the file or in MERIDIAN_FORWARDING_SECRET".into(),
+                "forwarding_secret is empty: set it in the file or in MERIDIAN_FORWARDING_SECRET"
+                    .into(),
             );
         }
         if !(2..=MAX_VIEW_DISTANCE).contains(&self.view_distance) {
-            return invalid(format!("view_distance {} must be 2 to {MAX_VIEW_DISTANCE}", self.view_distance));
+            return invalid(format!(
+                "view_distance {} must be 2 to {MAX_VIEW_DISTANCE}",
+                self.view_distance
+            ));
         }
         check_position("spawn", self.spawn)?;
         if let Some(marker) = &self.marker {
             if marker.kind().is_none() {
-                return invalid(format!("marker entity {:?} is not a 26.1 entity type", marker.entity));
+                return invalid(format!(
+                    "marker entity {:?} is not a 26.1 entity type",
+                    marker.entity
+                ));
             }
             if marker.kind() == Some(EntityKind::Player) {
                 return invalid("marker entity cannot be a player".into());
             }
             check_position("marker", marker.position)?;
         }
-        if self.keep_alive_interval.is_zero() || self.keep_alive_timeout.is_zero() || self.login_timeout.is_zero() {
+        if let Some(threshold) = self.compression_threshold
+            && threshold as usize > meridian_wire::frame::MAX_FRAME_LEN
+        {
+            return invalid(format!(
+                "compression_threshold {threshold} exceeds the largest frame ({}); use -1 to turn compression off",
+                meridian_wire::frame::MAX_FRAME_LEN
+            ));
+        }
+        if self.keep_alive_interval.is_zero()
+            || self.keep_alive_timeout.is_zero()
+            || self.login_timeout.is_zero()
+        {
             return invalid("keep_alive_interval_ms, keep_alive_timeout_ms and login_timeout_ms must be positive".into());
         }
         if self.keep_alive_timeout < self.keep_alive_interval {
@@ -238,10 +299,14 @@ fn check_position(what: &str, [x, y, z]: [f64; 3]) -> Result<(), ConfigError> {
     // Far beyond any test, well within i32 block coordinates.
     const LIMIT: f64 = 1.0e7;
     if ![x, y, z].iter().all(|v| v.is_finite()) || x.abs() > LIMIT || z.abs() > LIMIT {
-        return Err(ConfigError::Invalid(format!("{what} position {x}, {y}, {z} is out of the world")));
+        return Err(ConfigError::Invalid(format!(
+            "{what} position {x}, {y}, {z} is out of the world"
+        )));
     }
     if y < f64::from(MIN_Y) || y >= f64::from(MAX_Y) {
-        return Err(ConfigError::Invalid(format!("{what} y {y} must be within {MIN_Y}..{MAX_Y}")));
+        return Err(ConfigError::Invalid(format!(
+            "{what} y {y} must be within {MIN_Y}..{MAX_Y}"
+        )));
     }
     Ok(())
 }
@@ -260,7 +325,10 @@ mod tests {
         assert_eq!(config.keep_alive_timeout, Duration::from_secs(30));
         assert_eq!(config.login_timeout, Duration::from_secs(10));
         config.validate().unwrap();
-        assert_eq!(BackendConfig::from_toml("id = \"a\"\nforwarding_secret = \"s\"").unwrap(), config);
+        assert_eq!(
+            BackendConfig::from_toml("id = \"a\"\nforwarding_secret = \"s\"").unwrap(),
+            config
+        );
     }
 
     #[test]
@@ -286,10 +354,21 @@ mod tests {
         )
         .unwrap();
         config.validate().unwrap();
-        assert_eq!(config.marker, Some(Marker { entity: "minecraft:cow".into(), position: [3.5, 64.0, 4.5] }));
+        assert_eq!(
+            config.marker,
+            Some(Marker {
+                entity: "minecraft:cow".into(),
+                position: [3.5, 64.0, 4.5]
+            })
+        );
         assert_eq!(config.compression_threshold, None);
         assert_eq!(config.keep_alive_interval, Duration::from_secs(1));
         assert_eq!(config.login_timeout, Duration::from_millis(500));
+        let off = BackendConfig::from_toml("id = \"a\"\nmarker = false").unwrap();
+        assert_eq!(off.marker, None);
+        let bad =
+            BackendConfig::from_toml("id = \"a\"\nmarker = { entity = \"minecraft:pig\", x = 1 }");
+        assert!(bad.is_err());
     }
 
     #[test]
@@ -301,12 +380,18 @@ mod tests {
         config.view_distance = 1;
         assert!(config.validate().is_err());
         config.view_distance = 6;
-        config.marker = Some(Marker { entity: "minecraft:dragonfly".into(), position: [0.0, 64.0, 0.0] });
+        config.marker = Some(Marker {
+            entity: "minecraft:dragonfly".into(),
+            position: [0.0, 64.0, 0.0],
+        });
         assert!(config.validate().is_err());
         config.marker = None;
         config.spawn = [0.0, f64::NAN, 0.0];
         assert!(config.validate().is_err());
         config.spawn = [0.0, 64.0, 0.0];
+        config.compression_threshold = Some(u32::MAX);
+        assert!(config.validate().is_err());
+        config.compression_threshold = Some(0);
         config.keep_alive_timeout = Duration::from_secs(1);
         assert!(config.validate().is_err());
     }

@@ -7,9 +7,10 @@
 use azalea_buf::UnsizedByteArray;
 use azalea_protocol::packets::config::{
     ServerboundConfigPacket, c_custom_payload::ClientboundCustomPayload,
-    c_finish_configuration::ClientboundFinishConfiguration, c_select_known_packs::ClientboundSelectKnownPacks,
-    c_update_enabled_features::ClientboundUpdateEnabledFeatures, c_update_tags::ClientboundUpdateTags,
-    s_select_known_packs::KnownPack,
+    c_finish_configuration::ClientboundFinishConfiguration,
+    c_select_known_packs::ClientboundSelectKnownPacks,
+    c_update_enabled_features::ClientboundUpdateEnabledFeatures,
+    c_update_tags::ClientboundUpdateTags, s_select_known_packs::KnownPack,
 };
 use azalea_registry::identifier::Identifier;
 use meridian_wire::{
@@ -24,7 +25,10 @@ use crate::server::{GameData, SessionError};
 /// What the backend calls itself in the client's debug screen.
 pub const BRAND: &str = "meridian-reference";
 
-pub(crate) async fn configure(mut conn: ServerConfig, data: &GameData) -> Result<ServerGame, SessionError> {
+pub(crate) async fn configure(
+    mut conn: ServerConfig,
+    data: &GameData,
+) -> Result<ServerGame, SessionError> {
     let mut brand = Vec::new();
     write_varint(&mut brand, BRAND.len() as i32);
     brand.extend_from_slice(BRAND.as_bytes());
@@ -34,7 +38,11 @@ pub(crate) async fn configure(mut conn: ServerConfig, data: &GameData) -> Result
     })
     .await?;
     conn.write(ClientboundSelectKnownPacks {
-        known_packs: vec![KnownPack { namespace: "minecraft".into(), id: "core".into(), version: VERSION_NAME.into() }],
+        known_packs: vec![KnownPack {
+            namespace: "minecraft".into(),
+            id: "core".into(),
+            version: VERSION_NAME.into(),
+        }],
     })
     .await?;
     wait_for(&mut conn, ids::SELECT_KNOWN_PACKS).await?;
@@ -42,8 +50,14 @@ pub(crate) async fn configure(mut conn: ServerConfig, data: &GameData) -> Result
     for packet in data.registries.packets() {
         conn.feed_raw(packet).await?;
     }
-    conn.feed(ClientboundUpdateTags { tags: data.tags.clone() }).await?;
-    conn.feed(ClientboundUpdateEnabledFeatures { features: vec![Identifier::new("minecraft:vanilla")] }).await?;
+    conn.feed(ClientboundUpdateTags {
+        tags: data.tags.clone(),
+    })
+    .await?;
+    conn.feed(ClientboundUpdateEnabledFeatures {
+        features: vec![Identifier::new("minecraft:vanilla")],
+    })
+    .await?;
     conn.write(ClientboundFinishConfiguration).await?;
     wait_for(&mut conn, ids::FINISH_CONFIGURATION).await?;
     Ok(conn.game())
@@ -58,7 +72,11 @@ async fn wait_for(conn: &mut ServerConfig, wanted: i32) -> Result<(), SessionErr
         match id {
             _ if id == wanted => {
                 // Decoded only to refuse a malformed packet.
-                decode_packet::<ServerboundConfigPacket>(&frame.into_packet().map_err(meridian_wire::ConnError::from)?)?;
+                decode_packet::<ServerboundConfigPacket>(
+                    &frame
+                        .into_packet()
+                        .map_err(meridian_wire::ConnError::from)?,
+                )?;
                 return Ok(());
             }
             ids::CLIENT_INFORMATION
@@ -69,7 +87,11 @@ async fn wait_for(conn: &mut ServerConfig, wanted: i32) -> Result<(), SessionErr
             | ids::RESOURCE_PACK
             | ids::CUSTOM_CLICK_ACTION
             | ids::ACCEPT_CODE_OF_CONDUCT => {}
-            _ => return Err(SessionError::Protocol(format!("unexpected configuration packet {id:#x}"))),
+            _ => {
+                return Err(SessionError::Protocol(format!(
+                    "unexpected configuration packet {id:#x}"
+                )));
+            }
         }
     }
 }

@@ -16,7 +16,7 @@ use azalea_core::{
     delta::LpVec3,
     entity_id::MinecraftEntityId,
     game_type::{GameMode, OptionalGameType},
-    position::{BlockPos, ChunkPos, GlobalPos, Vec3},
+    position::{BlockPos, GlobalPos, Vec3},
 };
 use azalea_entity::LookDirection;
 use azalea_protocol::{
@@ -27,11 +27,12 @@ use azalea_protocol::{
         game::{
             ClientboundGamePacket, ServerboundGamePacket,
             c_add_entity::ClientboundAddEntity,
+            c_block_changed_ack::ClientboundBlockChangedAck,
+            c_block_update::ClientboundBlockUpdate,
             c_chunk_batch_finished::ClientboundChunkBatchFinished,
             c_chunk_batch_start::ClientboundChunkBatchStart,
             c_disconnect::ClientboundDisconnect,
             c_entity_position_sync::ClientboundEntityPositionSync,
-            c_forget_level_chunk::ClientboundForgetLevelChunk,
             c_game_event::{ClientboundGameEvent, EventType},
             c_keep_alive::ClientboundKeepAlive,
             c_login::ClientboundLogin,
@@ -46,16 +47,21 @@ use azalea_protocol::{
             c_set_health::ClientboundSetHealth,
             c_set_held_slot::ClientboundSetHeldSlot,
             c_system_chat::ClientboundSystemChat,
+            s_player_action::Action,
         },
     },
 };
-use azalea_registry::{builtin::EntityKind, data::DimensionKind, identifier::Identifier, DataRegistry};
+use azalea_registry::{
+    DataRegistry, builtin::EntityKind, data::DimensionKind, identifier::Identifier,
+};
+use bytes::BufMut;
 use futures_util::SinkExt;
 use meridian_wire::{
     ConnError, RawFrame,
     conn::{FrameWriter, ServerGame, decode_packet, encode_packet, next_frame},
     forwarding::ForwardedPlayer,
-    ids::game::serverbound as ids,
+    ids::game::{clientbound as game_ids, serverbound as ids},
+    varint::write_varint,
 };
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -67,7 +73,7 @@ use crate::{
     player::{Event, Membership, PlayerInfo},
     server::{GameData, SessionError, Shared},
     sync::{self, SyncContext},
-    world::{chunk_coord, chunks_in_view, in_view},
+    world::{block_at, chunk_coord, chunks_in_view, in_view},
 };
 
 const OVERWORLD: &str = "minecraft:overworld";
@@ -93,7 +99,10 @@ pub(crate) async fn play(
     let (mut membership, others) = shared.roster.join(me.clone());
     let write_timeout = shared.config.keep_alive_timeout;
     let mut session = Session {
-        out: Out { writer, timeout: write_timeout },
+        out: Out {
+            writer,
+            timeout: write_timeout,
+        },
         shared: &shared,
         data,
         profile: profile(&player),
@@ -107,7 +116,9 @@ pub(crate) async fn play(
         keep_alive: KeepAlive::new(shared.config.keep_alive_interval),
         inventory: Inventory::default(),
     };
-    let result = session.run(&mut reader, &mut membership, others, &shutdown).await;
+    let result = session
+        .run(&mut reader, &mut membership, others, &shutdown)
+        .await;
     shared.roster.leave(&membership);
     result
 }
@@ -119,13 +130,24 @@ struct Out {
 }
 
 impl Out {
-    async fn feed(&mut self, packet: impl Packet<ClientboundGamePacket>) -> Result<(), SessionError> {
+    async fn feed(
+        &mut self,
+        packet: impl Packet<ClientboundGamePacket>,
+    ) -> Result<(), SessionError> {
         let bytes = encode_packet(&packet.into_variant())?;
-        self.bounded(async |w: &mut FrameWriter| w.feed(&bytes[..]).await).await
+        self.bounded(async |w: &mut FrameWriter| w.feed(&bytes[..]).await)
+            .await
+    }
+
+    /// Queues packet bytes (id then fields) written by hand.
+    async fn feed_raw(&mut self, packet: &[u8]) -> Result<(), SessionError> {
+        self.bounded(async |w: &mut FrameWriter| w.feed(packet).await)
+            .await
     }
 
     async fn flush(&mut self) -> Result<(), SessionError> {
-        self.bounded(async |w: &mut FrameWriter| SinkExt::<&[u8]>::flush(w).await).await
+        self.bounded(async |w: &mut FrameWriter| SinkExt::<&[u8]>::flush(w).await)
+            .await
     }
 
     async fn bounded(
@@ -134,7 +156,10 @@ impl Out {
     ) -> Result<(), SessionError> {
         match tokio::time::timeout(self.timeout, op(&mut self.writer)).await {
             Ok(result) => result.map_err(|e| SessionError::Conn(ConnError::from(e))),
-            Err(_) => Err(SessionError::Protocol(format!("client read nothing for {:?}", self.timeout))),
+            Err(_) => Err(SessionError::Protocol(format!(
+                "client read nothing for {:?}",
+                self.timeout
+            ))),
         }
     }
 }
@@ -149,8 +174,15 @@ struct KeepAlive {
 impl KeepAlive {
     fn new(interval: Duration) -> Self {
         // Distinct per connection, so a stale answer relayed from elsewhere never matches.
-        let seed = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-        Self { interval, next_send: Instant::now() + interval, pending: None, counter: seed }
+        let seed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        Self {
+            interval,
+            next_send: Instant::now() + interval,
+            pending: None,
+            counter: seed,
+        }
     }
 
     fn deadline(&self, timeout: Duration) -> Instant {
@@ -246,7 +278,12 @@ impl Session<'_> {
             .await?;
         self.out
             .feed(ClientboundPlayerAbilities {
-                flags: PlayerAbilitiesFlags { invulnerable: false, flying: false, can_fly: false, instant_break: false },
+                flags: PlayerAbilitiesFlags {
+                    invulnerable: false,
+                    flying: false,
+                    can_fly: false,
+                    instant_break: false,
+                },
                 flying_speed: 0.05,
                 walking_speed: 0.1,
             })
@@ -268,13 +305,30 @@ impl Session<'_> {
         let mut entries = vec![self.tab_entry(&self.me.clone())];
         for other in others {
             entries.push(self.tab_entry(&other));
-            self.others.insert(other.uuid, Other { info: other, shown: false });
+            self.others.insert(
+                other.uuid,
+                Other {
+                    info: other,
+                    shown: false,
+                },
+            );
         }
         self.out.feed(tab_add(entries)).await?;
         self.teleport(config.spawn).await?;
-        self.out.feed(ClientboundGameEvent { event: EventType::WaitForLevelChunks, param: 0.0 }).await?;
+        self.out
+            .feed(ClientboundGameEvent {
+                event: EventType::WaitForLevelChunks,
+                param: 0.0,
+            })
+            .await?;
         self.update_view(true).await?;
-        self.out.feed(ClientboundSetHealth { health: 20.0, food: 20, saturation: 5.0 }).await?;
+        self.out
+            .feed(ClientboundSetHealth {
+                health: 20.0,
+                food: 20,
+                saturation: 5.0,
+            })
+            .await?;
         self.out.flush().await
     }
 
@@ -289,7 +343,13 @@ impl Session<'_> {
                 properties: player.properties.clone(),
             })
         };
-        PlayerInfoEntry { profile, game_mode: GameMode::Survival, listed: true, latency: 0, ..Default::default() }
+        PlayerInfoEntry {
+            profile,
+            game_mode: GameMode::Survival,
+            listed: true,
+            latency: 0,
+            ..Default::default()
+        }
     }
 
     async fn teleport(&mut self, position: [f64; 3]) -> Result<(), SessionError> {
@@ -313,27 +373,42 @@ impl Session<'_> {
     /// Recentres the client's chunk view if the player changed chunk (or `force`), sends what
     /// came into view in one batch, forgets what left, and shows or hides entities to match.
     async fn update_view(&mut self, force: bool) -> Result<(), SessionError> {
-        let center = (chunk_coord(self.me.position[0]), chunk_coord(self.me.position[2]));
+        let center = (
+            chunk_coord(self.me.position[0]),
+            chunk_coord(self.me.position[2]),
+        );
         if center == self.center && !force {
             return Ok(());
         }
         self.center = center;
         let radius = i32::from(self.shared.config.view_distance);
-        self.out.feed(ClientboundSetChunkCacheCenter { x: center.0, z: center.1 }).await?;
+        self.out
+            .feed(ClientboundSetChunkCacheCenter {
+                x: center.0,
+                z: center.1,
+            })
+            .await?;
         let wanted = chunks_in_view(center, radius);
         let wanted_set: HashSet<(i32, i32)> = wanted.iter().copied().collect();
         let mut gone: Vec<(i32, i32)> = self.loaded.difference(&wanted_set).copied().collect();
         gone.sort_unstable();
         for (x, z) in gone {
-            self.out.feed(ClientboundForgetLevelChunk { pos: ChunkPos::new(x, z) }).await?;
+            self.out.feed_raw(&forget_level_chunk(x, z)).await?;
         }
-        let new: Vec<(i32, i32)> = wanted.into_iter().filter(|c| !self.loaded.contains(c)).collect();
+        let new: Vec<(i32, i32)> = wanted
+            .into_iter()
+            .filter(|c| !self.loaded.contains(c))
+            .collect();
         if !new.is_empty() {
             self.out.feed(ClientboundChunkBatchStart).await?;
             for &(x, z) in &new {
                 self.out.feed(self.data.world.chunk_packet(x, z)).await?;
             }
-            self.out.feed(ClientboundChunkBatchFinished { batch_size: new.len() as u32 }).await?;
+            self.out
+                .feed(ClientboundChunkBatchFinished {
+                    batch_size: new.len() as u32,
+                })
+                .await?;
         }
         self.loaded = wanted_set;
         self.refresh_entities().await
@@ -341,7 +416,11 @@ impl Session<'_> {
 
     fn sees(&self, position: [f64; 3]) -> bool {
         let chunk = (chunk_coord(position[0]), chunk_coord(position[2]));
-        in_view(self.center, chunk, i32::from(self.shared.config.view_distance))
+        in_view(
+            self.center,
+            chunk,
+            i32::from(self.shared.config.view_distance),
+        )
     }
 
     async fn refresh_entities(&mut self) -> Result<(), SessionError> {
@@ -362,7 +441,11 @@ impl Session<'_> {
                     })
                     .await?;
             } else if !visible && self.marker_shown {
-                self.out.feed(ClientboundRemoveEntities { entity_ids: vec![MinecraftEntityId(marker.id)] }).await?;
+                self.out
+                    .feed(ClientboundRemoveEntities {
+                        entity_ids: vec![MinecraftEntityId(marker.id)],
+                    })
+                    .await?;
             }
             self.marker_shown = visible;
         }
@@ -375,7 +458,9 @@ impl Session<'_> {
 
     /// Shows, hides or (if `moved`) moves another player's entity.
     async fn refresh_other(&mut self, uuid: Uuid, moved: bool) -> Result<(), SessionError> {
-        let Some(other) = self.others.get(&uuid) else { return Ok(()) };
+        let Some(other) = self.others.get(&uuid) else {
+            return Ok(());
+        };
         let visible = self.sees(other.info.position);
         let info = other.info.clone();
         let id = MinecraftEntityId(info.entity_id);
@@ -394,7 +479,12 @@ impl Session<'_> {
                         data: 0,
                     })
                     .await?;
-                self.out.feed(ClientboundRotateHead { entity_id: id, y_head_rot: angle(info.yaw) }).await?;
+                self.out
+                    .feed(ClientboundRotateHead {
+                        entity_id: id,
+                        y_head_rot: angle(info.yaw),
+                    })
+                    .await?;
             }
             (true, true) if moved => {
                 self.out
@@ -408,10 +498,19 @@ impl Session<'_> {
                         on_ground: info.on_ground,
                     })
                     .await?;
-                self.out.feed(ClientboundRotateHead { entity_id: id, y_head_rot: angle(info.yaw) }).await?;
+                self.out
+                    .feed(ClientboundRotateHead {
+                        entity_id: id,
+                        y_head_rot: angle(info.yaw),
+                    })
+                    .await?;
             }
             (true, false) => {
-                self.out.feed(ClientboundRemoveEntities { entity_ids: vec![id] }).await?;
+                self.out
+                    .feed(ClientboundRemoveEntities {
+                        entity_ids: vec![id],
+                    })
+                    .await?;
             }
             _ => {}
         }
@@ -429,7 +528,13 @@ impl Session<'_> {
                 self.others.insert(uuid, Other { info, shown: false });
                 self.refresh_other(uuid, false).await?;
             }
-            Event::Moved { uuid, position, yaw, pitch, on_ground } => {
+            Event::Moved {
+                uuid,
+                position,
+                yaw,
+                pitch,
+                on_ground,
+            } => {
                 if let Some(other) = self.others.get_mut(&uuid) {
                     other.info.position = position;
                     other.info.yaw = yaw;
@@ -442,9 +547,17 @@ impl Session<'_> {
                 if let Some(other) = self.others.remove(&uuid)
                     && other.shown
                 {
-                    self.out.feed(ClientboundRemoveEntities { entity_ids: vec![MinecraftEntityId(entity_id)] }).await?;
+                    self.out
+                        .feed(ClientboundRemoveEntities {
+                            entity_ids: vec![MinecraftEntityId(entity_id)],
+                        })
+                        .await?;
                 }
-                self.out.feed(ClientboundPlayerInfoRemove { profile_ids: vec![uuid] }).await?;
+                self.out
+                    .feed(ClientboundPlayerInfoRemove {
+                        profile_ids: vec![uuid],
+                    })
+                    .await?;
             }
             Event::Chat(line) => self.system_chat(line).await?,
             // Handled by the loop, which must end the session.
@@ -454,7 +567,12 @@ impl Session<'_> {
     }
 
     async fn system_chat(&mut self, line: String) -> Result<(), SessionError> {
-        self.out.feed(ClientboundSystemChat { content: FormattedText::from(line), overlay: false }).await
+        self.out
+            .feed(ClientboundSystemChat {
+                content: FormattedText::from(line),
+                overlay: false,
+            })
+            .await
     }
 
     async fn on_frame(&mut self, frame: RawFrame) -> Result<(), SessionError> {
@@ -473,49 +591,106 @@ impl Session<'_> {
                 | ids::MOVE_PLAYER_POS_ROT
                 | ids::MOVE_PLAYER_ROT
                 | ids::MOVE_PLAYER_STATUS_ONLY
+                | ids::PLAYER_ACTION
+                | ids::USE_ITEM_ON
+                | ids::USE_ITEM
         );
         if !wanted {
             return Ok(());
         }
         let bytes = frame.into_packet().map_err(ConnError::from)?;
         match decode_packet::<ServerboundGamePacket>(&bytes)? {
-            ServerboundGamePacket::AcceptTeleportation(p) => {
-                if self.pending_teleport == Some(p.id) {
-                    self.pending_teleport = None;
-                }
+            ServerboundGamePacket::AcceptTeleportation(p)
+                if self.pending_teleport == Some(p.id) =>
+            {
+                self.pending_teleport = None;
             }
-            ServerboundGamePacket::KeepAlive(p) => {
-                if self.keep_alive.pending.is_some_and(|(id, _)| id == p.id) {
-                    self.keep_alive.pending = None;
-                }
+            ServerboundGamePacket::KeepAlive(p)
+                if self.keep_alive.pending.is_some_and(|(id, _)| id == p.id) =>
+            {
+                self.keep_alive.pending = None;
             }
             ServerboundGamePacket::Chat(p) => {
                 if p.message.chars().any(|c| c.is_control() || c == '§') {
                     return self.fail("Illegal characters in chat").await;
                 }
-                self.shared.roster.chat(format!("{}: {}", self.me.name, p.message));
+                self.shared
+                    .roster
+                    .chat(format!("{}: {}", self.me.name, p.message));
             }
             ServerboundGamePacket::ChatCommand(p) => self.command(&p.command).await?,
             ServerboundGamePacket::ChatCommandSigned(p) => self.command(&p.command).await?,
-            ServerboundGamePacket::CustomPayload(p) => {
-                if p.identifier.to_string() == sync::CHANNEL {
-                    let ctx = SyncContext {
-                        backend_id: &self.shared.config.id,
-                        player: self.me.uuid,
-                        player_name: &self.me.name,
-                    };
-                    sync::on_payload(&ctx, &p.data);
+            ServerboundGamePacket::CustomPayload(p)
+                if p.identifier.to_string() == sync::CHANNEL =>
+            {
+                let ctx = SyncContext {
+                    backend_id: &self.shared.config.id,
+                    player: self.me.uuid,
+                    player_name: &self.me.name,
+                };
+                sync::on_payload(&ctx, &p.data);
+            }
+            // The world is read-only: answer a dig or a placement with the block as it is, so the
+            // client's prediction is undone, and acknowledge the sequence it waits for.
+            ServerboundGamePacket::PlayerAction(p) => {
+                if matches!(
+                    p.action,
+                    Action::StartDestroyBlock
+                        | Action::StopDestroyBlock
+                        | Action::AbortDestroyBlock
+                ) {
+                    self.restore_block(p.pos).await?;
                 }
+                self.out
+                    .feed(ClientboundBlockChangedAck { seq: p.seq })
+                    .await?;
             }
-            ServerboundGamePacket::MovePlayerPos(p) => self.moved(Some(p.pos), None, p.flags.on_ground).await?,
+            ServerboundGamePacket::UseItemOn(p) => {
+                self.restore_block(p.block_hit.block_pos).await?;
+                self.restore_block(
+                    p.block_hit
+                        .block_pos
+                        .offset_with_direction(p.block_hit.direction),
+                )
+                .await?;
+                self.out
+                    .feed(ClientboundBlockChangedAck { seq: p.seq })
+                    .await?;
+            }
+            ServerboundGamePacket::UseItem(p) => {
+                self.out
+                    .feed(ClientboundBlockChangedAck { seq: p.seq })
+                    .await?
+            }
+            ServerboundGamePacket::MovePlayerPos(p) => {
+                self.moved(Some(p.pos), None, p.flags.on_ground).await?
+            }
             ServerboundGamePacket::MovePlayerPosRot(p) => {
-                self.moved(Some(p.pos), Some(p.look_direction), p.flags.on_ground).await?
+                self.moved(Some(p.pos), Some(p.look_direction), p.flags.on_ground)
+                    .await?
             }
-            ServerboundGamePacket::MovePlayerRot(p) => self.moved(None, Some(p.look_direction), p.flags.on_ground).await?,
-            ServerboundGamePacket::MovePlayerStatusOnly(p) => self.moved(None, None, p.flags.on_ground).await?,
+            ServerboundGamePacket::MovePlayerRot(p) => {
+                self.moved(None, Some(p.look_direction), p.flags.on_ground)
+                    .await?
+            }
+            ServerboundGamePacket::MovePlayerStatusOnly(p) => {
+                self.moved(None, None, p.flags.on_ground).await?
+            }
             _ => {}
         }
         Ok(())
+    }
+
+    async fn restore_block(&mut self, pos: BlockPos) -> Result<(), SessionError> {
+        if !self.loaded.contains(&(pos.x >> 4, pos.z >> 4)) {
+            return Ok(());
+        }
+        self.out
+            .feed(ClientboundBlockUpdate {
+                pos,
+                block_state: block_at(pos.y),
+            })
+            .await
     }
 
     async fn command(&mut self, line: &str) -> Result<(), SessionError> {
@@ -531,7 +706,9 @@ impl Session<'_> {
         on_ground: bool,
     ) -> Result<(), SessionError> {
         if let Some(pos) = pos {
-            let valid = [pos.x, pos.y, pos.z].iter().all(|v| v.is_finite() && v.abs() < 3.0e7);
+            let valid = [pos.x, pos.y, pos.z]
+                .iter()
+                .all(|v| v.is_finite() && v.abs() < 3.0e7);
             if !valid {
                 return self.fail("Invalid move player packet received").await;
             }
@@ -545,7 +722,13 @@ impl Session<'_> {
             self.me.pitch = look.x_rot();
         }
         self.me.on_ground = on_ground;
-        self.shared.roster.moved(self.me.uuid, self.me.position, self.me.yaw, self.me.pitch, on_ground);
+        self.shared.roster.moved(
+            self.me.uuid,
+            self.me.position,
+            self.me.yaw,
+            self.me.pitch,
+            on_ground,
+        );
         self.update_view(false).await
     }
 
@@ -554,7 +737,10 @@ impl Session<'_> {
         let timeout = self.shared.config.keep_alive_timeout;
         if let Some((_, sent)) = self.keep_alive.pending {
             if now >= sent + timeout {
-                let reason = format!("Timed out: no keep-alive answer within {} s", timeout.as_secs_f64());
+                let reason = format!(
+                    "Timed out: no keep-alive answer within {} s",
+                    timeout.as_secs_f64()
+                );
                 return self.fail(&reason).await;
             }
             return Ok(());
@@ -575,7 +761,11 @@ impl Session<'_> {
     /// Sends a disconnect; the caller ends the session.
     async fn kick(&mut self, reason: String) -> Result<(), SessionError> {
         tracing::info!(backend = %self.shared.config.id, name = %self.me.name, %reason, "disconnecting player");
-        self.out.feed(ClientboundDisconnect { reason: FormattedText::from(reason) }).await?;
+        self.out
+            .feed(ClientboundDisconnect {
+                reason: FormattedText::from(reason),
+            })
+            .await?;
         self.out.flush().await
     }
 }
@@ -596,6 +786,15 @@ fn tab_add(entries: Vec<PlayerInfoEntry>) -> ClientboundPlayerInfoUpdate {
     }
 }
 
+/// `forget_level_chunk`, by hand: azalea 0.16 encodes a `ChunkPos` as `x as u64 | z << 32`,
+/// whose sign extension turns every negative x into z = -1. Vanilla masks x to 32 bits.
+fn forget_level_chunk(x: i32, z: i32) -> Vec<u8> {
+    let mut packet = Vec::with_capacity(9);
+    write_varint(&mut packet, game_ids::FORGET_LEVEL_CHUNK);
+    packet.put_i64((i64::from(z) << 32) | (i64::from(x) & 0xffff_ffff));
+    packet
+}
+
 fn vec3([x, y, z]: [f64; 3]) -> Vec3 {
     Vec3 { x, y, z }
 }
@@ -608,6 +807,18 @@ fn angle(degrees: f32) -> i8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forget_level_chunk_masks_negative_x() {
+        use azalea_protocol::packets::game::ClientboundGamePacket as P;
+        for (x, z) in [(-7, 3), (5, -2), (-1, -1), (i32::MIN, i32::MAX)] {
+            let P::ForgetLevelChunk(p) = decode_packet::<P>(&forget_level_chunk(x, z)).unwrap()
+            else {
+                panic!("not a forget_level_chunk");
+            };
+            assert_eq!((p.pos.x, p.pos.z), (x, z));
+        }
+    }
 
     #[test]
     fn angles_wrap() {

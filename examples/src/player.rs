@@ -31,8 +31,17 @@ pub struct PlayerInfo {
 #[derive(Debug, Clone)]
 pub enum Event {
     Joined(PlayerInfo),
-    Moved { uuid: Uuid, position: [f64; 3], yaw: f32, pitch: f32, on_ground: bool },
-    Left { uuid: Uuid, entity_id: i32 },
+    Moved {
+        uuid: Uuid,
+        position: [f64; 3],
+        yaw: f32,
+        pitch: f32,
+        on_ground: bool,
+    },
+    Left {
+        uuid: Uuid,
+        entity_id: i32,
+    },
     /// A system chat line for this player.
     Chat(String),
     /// End the connection with this reason.
@@ -55,7 +64,9 @@ pub struct Roster {
 
 impl std::fmt::Debug for Roster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Roster").field("players", &self.lock().len()).finish()
+        f.debug_struct("Roster")
+            .field("players", &self.lock().len())
+            .finish()
     }
 }
 
@@ -72,45 +83,87 @@ impl Roster {
     fn lock(&self) -> MutexGuard<'_, HashMap<Uuid, Entry>> {
         // A panic elsewhere while holding the lock leaves the table usable: every update is a
         // single insert or remove.
-        self.players.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.players
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Adds a player and returns the others as they are now. A connection already using this
     /// UUID is kicked, as vanilla does.
     pub fn join(&self, info: PlayerInfo) -> (Membership, Vec<PlayerInfo>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let session = self.sessions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let session = self
+            .sessions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let uuid = info.uuid;
         let mut players = self.lock();
         if let Some(old) = players.remove(&uuid) {
-            let _ = old.events.send(Event::Kick("You logged in from another location".into()));
-            broadcast(&players, &Event::Left { uuid, entity_id: old.info.entity_id });
+            let _ = old
+                .events
+                .send(Event::Kick("You logged in from another location".into()));
+            broadcast(
+                &players,
+                &Event::Left {
+                    uuid,
+                    entity_id: old.info.entity_id,
+                },
+            );
         }
         let others = players.values().map(|e| e.info.clone()).collect();
         broadcast(&players, &Event::Joined(info.clone()));
-        players.insert(uuid, Entry { info, session, events: tx });
-        (Membership { uuid, session, events: rx }, others)
+        players.insert(
+            uuid,
+            Entry {
+                info,
+                session,
+                events: tx,
+            },
+        );
+        (
+            Membership {
+                uuid,
+                session,
+                events: rx,
+            },
+            others,
+        )
     }
 
     /// Removes a player, unless another connection has taken its place.
     pub fn leave(&self, membership: &Membership) {
         let mut players = self.lock();
-        if players.get(&membership.uuid).is_some_and(|e| e.session == membership.session)
+        if players
+            .get(&membership.uuid)
+            .is_some_and(|e| e.session == membership.session)
             && let Some(entry) = players.remove(&membership.uuid)
         {
-            broadcast(&players, &Event::Left { uuid: membership.uuid, entity_id: entry.info.entity_id });
+            broadcast(
+                &players,
+                &Event::Left {
+                    uuid: membership.uuid,
+                    entity_id: entry.info.entity_id,
+                },
+            );
         }
     }
 
     /// Records a move and tells the others.
     pub fn moved(&self, uuid: Uuid, position: [f64; 3], yaw: f32, pitch: f32, on_ground: bool) {
         let mut players = self.lock();
-        let Some(entry) = players.get_mut(&uuid) else { return };
+        let Some(entry) = players.get_mut(&uuid) else {
+            return;
+        };
         entry.info.position = position;
         entry.info.yaw = yaw;
         entry.info.pitch = pitch;
         entry.info.on_ground = on_ground;
-        let event = Event::Moved { uuid, position, yaw, pitch, on_ground };
+        let event = Event::Moved {
+            uuid,
+            position,
+            yaw,
+            pitch,
+            on_ground,
+        };
         for (other, entry) in players.iter() {
             if *other != uuid {
                 let _ = entry.events.send(event.clone());
@@ -125,7 +178,9 @@ impl Roster {
 
     /// Ends a player's connection; false if it is not online.
     pub fn kick(&self, uuid: Uuid, reason: String) -> bool {
-        self.lock().get(&uuid).is_some_and(|e| e.events.send(Event::Kick(reason)).is_ok())
+        self.lock()
+            .get(&uuid)
+            .is_some_and(|e| e.events.send(Event::Kick(reason)).is_ok())
     }
 
     pub fn snapshot(&self) -> Vec<PlayerInfo> {
@@ -169,13 +224,25 @@ mod tests {
         assert_eq!(others, vec![info(1, "a")]);
         assert!(matches!(a.events.try_recv(), Ok(Event::Joined(p)) if p.name == "b"));
         roster.moved(b.uuid, [1.0, 2.0, 3.0], 0.0, 0.0, true);
-        assert!(matches!(a.events.try_recv(), Ok(Event::Moved { position: [1.0, 2.0, 3.0], .. })));
-        assert!(b.events.try_recv().is_err(), "a mover is not told of its own move");
+        assert!(matches!(
+            a.events.try_recv(),
+            Ok(Event::Moved {
+                position: [1.0, 2.0, 3.0],
+                ..
+            })
+        ));
+        assert!(
+            b.events.try_recv().is_err(),
+            "a mover is not told of its own move"
+        );
         roster.chat("x".into());
         assert!(matches!(a.events.try_recv(), Ok(Event::Chat(_))));
         assert!(matches!(b.events.try_recv(), Ok(Event::Chat(_))));
         roster.leave(&b);
-        assert!(matches!(a.events.try_recv(), Ok(Event::Left { entity_id: 2, .. })));
+        assert!(matches!(
+            a.events.try_recv(),
+            Ok(Event::Left { entity_id: 2, .. })
+        ));
         assert_eq!(roster.snapshot().len(), 1);
     }
 
@@ -186,7 +253,11 @@ mod tests {
         let (second, _) = roster.join(info(1, "a"));
         assert!(matches!(first.events.try_recv(), Ok(Event::Kick(_))));
         roster.leave(&first);
-        assert_eq!(roster.snapshot().len(), 1, "the replaced session's leave is ignored");
+        assert_eq!(
+            roster.snapshot().len(),
+            1,
+            "the replaced session's leave is ignored"
+        );
         roster.leave(&second);
         assert!(roster.snapshot().is_empty());
     }

@@ -34,7 +34,10 @@ pub enum RegistryError {
     #[error("registry file entry at byte {at} is not a registry_data body: {reason}")]
     Undecodable { at: usize, reason: String },
     #[error("registry {registry} lacks {entry}")]
-    Missing { registry: &'static str, entry: &'static str },
+    Missing {
+        registry: &'static str,
+        entry: &'static str,
+    },
 }
 
 impl Registries {
@@ -49,18 +52,31 @@ impl Registries {
         let mut entries = Vec::new();
         let mut at = 0;
         while !data.is_empty() {
-            let (len, rest) = data.split_first_chunk::<4>().ok_or(RegistryError::Truncated(at))?;
+            let (len, rest) = data
+                .split_first_chunk::<4>()
+                .ok_or(RegistryError::Truncated(at))?;
             let len = u32::from_be_bytes(*len) as usize;
             let body = rest.get(..len).ok_or(RegistryError::Truncated(at))?;
             let mut cursor = Cursor::new(body);
-            let decoded = ClientboundRegistryData::azalea_read(&mut cursor)
-                .map_err(|e| RegistryError::Undecodable { at, reason: e.to_string() })?;
+            let decoded = ClientboundRegistryData::azalea_read(&mut cursor).map_err(|e| {
+                RegistryError::Undecodable {
+                    at,
+                    reason: e.to_string(),
+                }
+            })?;
             if cursor.position() as usize != body.len() {
-                return Err(RegistryError::Undecodable { at, reason: "trailing bytes".into() });
+                return Err(RegistryError::Undecodable {
+                    at,
+                    reason: "trailing bytes".into(),
+                });
             }
             entries.push((
                 decoded.registry_id.to_string(),
-                decoded.entries.iter().map(|(name, _)| name.to_string()).collect(),
+                decoded
+                    .entries
+                    .iter()
+                    .map(|(name, _)| name.to_string())
+                    .collect(),
             ));
             let mut packet = Vec::with_capacity(body.len() + 1);
             write_varint(&mut packet, REGISTRY_DATA);
@@ -92,7 +108,11 @@ impl Registries {
 
     fn ids_of(&self, registry: &'static str, names: &[&'static str]) -> Vec<i32> {
         // A name the data lacks is left out: a shorter tag is harmless, a missing tag is not.
-        names.iter().filter_map(|n| self.id_of(registry, n).ok()).map(|i| i as i32).collect()
+        names
+            .iter()
+            .filter_map(|n| self.id_of(registry, n).ok())
+            .map(|i| i as i32)
+            .collect()
     }
 
     /// The `update_tags` content.
@@ -119,8 +139,14 @@ impl Registries {
             builtin(&[
                 ("minecraft:lightning_rods", &ids(&b::LIGHTNING_RODS)),
                 ("minecraft:soul_speed_blocks", &ids(&b::SOUL_SPEED_BLOCKS)),
-                ("minecraft:blocks_wind_charge_explosions", &ids(&b::BLOCKS_WIND_CHARGE_EXPLOSIONS)),
-                ("minecraft:infiniburn_overworld", &ids(&b::INFINIBURN_OVERWORLD)),
+                (
+                    "minecraft:blocks_wind_charge_explosions",
+                    &ids(&b::BLOCKS_WIND_CHARGE_EXPLOSIONS),
+                ),
+                (
+                    "minecraft:infiniburn_overworld",
+                    &ids(&b::INFINIBURN_OVERWORLD),
+                ),
                 ("minecraft:infiniburn_nether", &ids(&b::INFINIBURN_NETHER)),
                 ("minecraft:infiniburn_end", &ids(&b::INFINIBURN_END)),
                 ("minecraft:climbable", &ids(&b::CLIMBABLE)),
@@ -133,24 +159,69 @@ impl Registries {
             builtin(&[
                 ("minecraft:enchantable/armor", &ids(&i::ENCHANTABLE_ARMOR)),
                 ("minecraft:enchantable/bow", &ids(&i::ENCHANTABLE_BOW)),
-                ("minecraft:enchantable/chest_armor", &ids(&i::ENCHANTABLE_CHEST_ARMOR)),
-                ("minecraft:enchantable/crossbow", &ids(&i::ENCHANTABLE_CROSSBOW)),
-                ("minecraft:enchantable/durability", &ids(&i::ENCHANTABLE_DURABILITY)),
-                ("minecraft:enchantable/equippable", &ids(&i::ENCHANTABLE_EQUIPPABLE)),
-                ("minecraft:enchantable/fire_aspect", &ids(&i::ENCHANTABLE_FIRE_ASPECT)),
-                ("minecraft:enchantable/fishing", &ids(&i::ENCHANTABLE_FISHING)),
-                ("minecraft:enchantable/foot_armor", &ids(&i::ENCHANTABLE_FOOT_ARMOR)),
-                ("minecraft:enchantable/head_armor", &ids(&i::ENCHANTABLE_HEAD_ARMOR)),
-                ("minecraft:enchantable/leg_armor", &ids(&i::ENCHANTABLE_LEG_ARMOR)),
+                (
+                    "minecraft:enchantable/chest_armor",
+                    &ids(&i::ENCHANTABLE_CHEST_ARMOR),
+                ),
+                (
+                    "minecraft:enchantable/crossbow",
+                    &ids(&i::ENCHANTABLE_CROSSBOW),
+                ),
+                (
+                    "minecraft:enchantable/durability",
+                    &ids(&i::ENCHANTABLE_DURABILITY),
+                ),
+                (
+                    "minecraft:enchantable/equippable",
+                    &ids(&i::ENCHANTABLE_EQUIPPABLE),
+                ),
+                (
+                    "minecraft:enchantable/fire_aspect",
+                    &ids(&i::ENCHANTABLE_FIRE_ASPECT),
+                ),
+                (
+                    "minecraft:enchantable/fishing",
+                    &ids(&i::ENCHANTABLE_FISHING),
+                ),
+                (
+                    "minecraft:enchantable/foot_armor",
+                    &ids(&i::ENCHANTABLE_FOOT_ARMOR),
+                ),
+                (
+                    "minecraft:enchantable/head_armor",
+                    &ids(&i::ENCHANTABLE_HEAD_ARMOR),
+                ),
+                (
+                    "minecraft:enchantable/leg_armor",
+                    &ids(&i::ENCHANTABLE_LEG_ARMOR),
+                ),
                 ("minecraft:enchantable/lunge", &ids(&i::ENCHANTABLE_LUNGE)),
                 ("minecraft:enchantable/mace", &ids(&i::ENCHANTABLE_MACE)),
-                ("minecraft:enchantable/melee_weapon", &ids(&i::ENCHANTABLE_MELEE_WEAPON)),
+                (
+                    "minecraft:enchantable/melee_weapon",
+                    &ids(&i::ENCHANTABLE_MELEE_WEAPON),
+                ),
                 ("minecraft:enchantable/mining", &ids(&i::ENCHANTABLE_MINING)),
-                ("minecraft:enchantable/mining_loot", &ids(&i::ENCHANTABLE_MINING_LOOT)),
-                ("minecraft:enchantable/sharp_weapon", &ids(&i::ENCHANTABLE_SHARP_WEAPON)),
-                ("minecraft:enchantable/sweeping", &ids(&i::ENCHANTABLE_SWEEPING)),
-                ("minecraft:enchantable/trident", &ids(&i::ENCHANTABLE_TRIDENT)),
-                ("minecraft:enchantable/vanishing", &ids(&i::ENCHANTABLE_VANISHING)),
+                (
+                    "minecraft:enchantable/mining_loot",
+                    &ids(&i::ENCHANTABLE_MINING_LOOT),
+                ),
+                (
+                    "minecraft:enchantable/sharp_weapon",
+                    &ids(&i::ENCHANTABLE_SHARP_WEAPON),
+                ),
+                (
+                    "minecraft:enchantable/sweeping",
+                    &ids(&i::ENCHANTABLE_SWEEPING),
+                ),
+                (
+                    "minecraft:enchantable/trident",
+                    &ids(&i::ENCHANTABLE_TRIDENT),
+                ),
+                (
+                    "minecraft:enchantable/vanishing",
+                    &ids(&i::ENCHANTABLE_VANISHING),
+                ),
                 ("minecraft:enchantable/weapon", &ids(&i::ENCHANTABLE_WEAPON)),
             ]),
         );
@@ -158,20 +229,32 @@ impl Registries {
             Identifier::new("minecraft:entity_type"),
             builtin(&[
                 ("minecraft:arrows", &ids(&e::ARROWS)),
-                ("minecraft:sensitive_to_bane_of_arthropods", &ids(&e::SENSITIVE_TO_BANE_OF_ARTHROPODS)),
-                ("minecraft:sensitive_to_impaling", &ids(&e::SENSITIVE_TO_IMPALING)),
+                (
+                    "minecraft:sensitive_to_bane_of_arthropods",
+                    &ids(&e::SENSITIVE_TO_BANE_OF_ARTHROPODS),
+                ),
+                (
+                    "minecraft:sensitive_to_impaling",
+                    &ids(&e::SENSITIVE_TO_IMPALING),
+                ),
                 ("minecraft:sensitive_to_smite", &ids(&e::SENSITIVE_TO_SMITE)),
             ]),
         );
         map.insert(
             Identifier::new("minecraft:fluid"),
-            builtin(&[("minecraft:water", &ids(&f::WATER)), ("minecraft:lava", &ids(&f::LAVA))]),
+            builtin(&[
+                ("minecraft:water", &ids(&f::WATER)),
+                ("minecraft:lava", &ids(&f::LAVA)),
+            ]),
         );
 
         // Data-driven registries: members are positions in the data sent above.
         let data = |registry: &'static str, list: &[(&str, &[&'static str])]| -> Vec<Tags> {
             list.iter()
-                .map(|(name, members)| Tags { name: Identifier::new(*name), elements: self.ids_of(registry, members) })
+                .map(|(name, members)| Tags {
+                    name: Identifier::new(*name),
+                    elements: self.ids_of(registry, members),
+                })
                 .collect()
         };
         const ENCHANTMENT: &str = "minecraft:enchantment";
@@ -189,9 +272,18 @@ impl Registries {
                             "minecraft:projectile_protection",
                         ],
                     ),
-                    ("minecraft:exclusive_set/boots", &["minecraft:frost_walker", "minecraft:depth_strider"]),
-                    ("minecraft:exclusive_set/bow", &["minecraft:infinity", "minecraft:mending"]),
-                    ("minecraft:exclusive_set/crossbow", &["minecraft:multishot", "minecraft:piercing"]),
+                    (
+                        "minecraft:exclusive_set/boots",
+                        &["minecraft:frost_walker", "minecraft:depth_strider"],
+                    ),
+                    (
+                        "minecraft:exclusive_set/bow",
+                        &["minecraft:infinity", "minecraft:mending"],
+                    ),
+                    (
+                        "minecraft:exclusive_set/crossbow",
+                        &["minecraft:multishot", "minecraft:piercing"],
+                    ),
                     (
                         "minecraft:exclusive_set/damage",
                         &[
@@ -203,8 +295,14 @@ impl Registries {
                             "minecraft:breach",
                         ],
                     ),
-                    ("minecraft:exclusive_set/mining", &["minecraft:fortune", "minecraft:silk_touch"]),
-                    ("minecraft:exclusive_set/riptide", &["minecraft:loyalty", "minecraft:channeling"]),
+                    (
+                        "minecraft:exclusive_set/mining",
+                        &["minecraft:fortune", "minecraft:silk_touch"],
+                    ),
+                    (
+                        "minecraft:exclusive_set/riptide",
+                        &["minecraft:loyalty", "minecraft:channeling"],
+                    ),
                 ],
             ),
         );
@@ -216,7 +314,12 @@ impl Registries {
                 &[
                     (
                         "minecraft:in_overworld",
-                        &["minecraft:day", "minecraft:moon", "minecraft:villager_schedule", "minecraft:early_game"],
+                        &[
+                            "minecraft:day",
+                            "minecraft:moon",
+                            "minecraft:villager_schedule",
+                            "minecraft:early_game",
+                        ],
                     ),
                     ("minecraft:in_nether", &[]),
                     ("minecraft:in_end", &[]),
@@ -226,7 +329,13 @@ impl Registries {
         const DIALOG: &str = "minecraft:dialog";
         map.insert(
             Identifier::new(DIALOG),
-            data(DIALOG, &[("minecraft:pause_screen_additions", &[]), ("minecraft:quick_actions", &[])]),
+            data(
+                DIALOG,
+                &[
+                    ("minecraft:pause_screen_additions", &[]),
+                    ("minecraft:quick_actions", &[]),
+                ],
+            ),
         );
         TagMap(map)
     }
@@ -250,9 +359,14 @@ mod tests {
                     continue;
                 }
                 let len = usize::from(u16::from_be_bytes([packet[i - 2], packet[i - 1]]));
-                let Some(bytes) = packet.get(i + 1..i + len) else { continue };
-                let Ok(text) = std::str::from_utf8(bytes) else { continue };
-                let valid = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "_:/.-".contains(c);
+                let Some(bytes) = packet.get(i + 1..i + len) else {
+                    continue;
+                };
+                let Ok(text) = std::str::from_utf8(bytes) else {
+                    continue;
+                };
+                let valid =
+                    |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "_:/.-".contains(c);
                 if text.contains(':') && text.chars().all(valid) {
                     found.push(text.to_owned());
                 }
@@ -267,19 +381,35 @@ mod tests {
     fn shipped_data_loads_with_plains_and_overworld() {
         let registries = Registries::load().unwrap();
         assert_eq!(registries.packets().count(), 28);
-        assert_eq!(registries.id_of("minecraft:dimension_type", "minecraft:overworld").unwrap(), 0);
-        assert!(registries.id_of("minecraft:worldgen/biome", "minecraft:plains").is_ok());
+        assert_eq!(
+            registries
+                .id_of("minecraft:dimension_type", "minecraft:overworld")
+                .unwrap(),
+            0
+        );
+        assert!(
+            registries
+                .id_of("minecraft:worldgen/biome", "minecraft:plains")
+                .is_ok()
+        );
     }
 
     #[test]
     fn every_tag_the_data_names_is_sent() {
         let registries = Registries::load().unwrap();
         let tags = registries.tags();
-        let sent: Vec<String> = tags.values().flatten().map(|t| t.name.to_string()).collect();
+        let sent: Vec<String> = tags
+            .values()
+            .flatten()
+            .map(|t| t.name.to_string())
+            .collect();
         let referenced = referenced_tags(&registries);
         assert!(referenced.len() > 30, "scan found only {referenced:?}");
         for tag in referenced {
-            assert!(sent.contains(&tag), "registry data names #{tag}, which update_tags lacks");
+            assert!(
+                sent.contains(&tag),
+                "registry data names #{tag}, which update_tags lacks"
+            );
         }
         let enchantments = &tags[&Identifier::new("minecraft:enchantment")];
         assert!(enchantments.iter().all(|t| !t.elements.is_empty()));

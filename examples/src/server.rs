@@ -86,13 +86,20 @@ static GAME_DATA: LazyLock<Result<GameData, String>> = LazyLock::new(|| {
         let registries = Registries::load()?;
         let plains = registries.id_of("minecraft:worldgen/biome", "minecraft:plains")?;
         let overworld = registries.id_of("minecraft:dimension_type", "minecraft:overworld")?;
-        Ok(GameData { tags: registries.tags(), world: FlatWorld::new(plains), overworld, registries })
+        Ok(GameData {
+            tags: registries.tags(),
+            world: FlatWorld::new(plains),
+            overworld,
+            registries,
+        })
     };
     load().map_err(|e| e.to_string())
 });
 
 pub(crate) fn game_data() -> Result<&'static GameData, BackendError> {
-    GAME_DATA.as_ref().map_err(|e| BackendError::Registries(e.clone()))
+    GAME_DATA
+        .as_ref()
+        .map_err(|e| BackendError::Registries(e.clone()))
 }
 
 /// The backend's marker entity, as every client is shown it.
@@ -158,7 +165,12 @@ impl BackendHandle {
             .roster
             .snapshot()
             .into_iter()
-            .map(|p| OnlinePlayer { uuid: p.uuid, name: p.name, entity_id: p.entity_id, position: p.position })
+            .map(|p| OnlinePlayer {
+                uuid: p.uuid,
+                name: p.name,
+                entity_id: p.entity_id,
+                position: p.position,
+            })
             .collect();
         players.sort_by(|a, b| a.name.cmp(&b.name));
         players
@@ -194,21 +206,37 @@ impl ReferenceBackend {
         let marker = config.marker.as_ref().and_then(|m| {
             Some(MarkerEntity {
                 id: next_entity_id.fetch_add(1, Ordering::Relaxed),
-                uuid: Uuid::new_v3(&Uuid::NAMESPACE_OID, format!("meridian-marker:{}", config.id).as_bytes()),
+                uuid: Uuid::new_v3(
+                    &Uuid::NAMESPACE_OID,
+                    format!("meridian-marker:{}", config.id).as_bytes(),
+                ),
                 kind: m.kind()?,
                 position: m.position,
             })
         });
-        Self { shared: Arc::new(Shared { config, roster: Roster::default(), marker, next_entity_id }) }
+        Self {
+            shared: Arc::new(Shared {
+                config,
+                roster: Roster::default(),
+                marker,
+                next_entity_id,
+            }),
+        }
     }
 
     pub fn handle(&self) -> BackendHandle {
-        BackendHandle { shared: self.shared.clone() }
+        BackendHandle {
+            shared: self.shared.clone(),
+        }
     }
 
     /// Serves connections from `listener` until `shutdown` is cancelled, then disconnects every
     /// player and returns.
-    pub async fn run(self, listener: TcpListener, shutdown: CancellationToken) -> Result<(), BackendError> {
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> Result<(), BackendError> {
         self.shared.config.validate()?;
         let data = game_data()?;
         let local = listener.local_addr()?;
@@ -282,7 +310,8 @@ async fn connection(
                 Ok::<_, SessionError>(None)
             }
             ClientIntention::Login | ClientIntention::Transfer => {
-                let logged_in = login::login(conn.login(), &shared.config, intention.protocol_version).await?;
+                let logged_in =
+                    login::login(conn.login(), &shared.config, intention.protocol_version).await?;
                 let game = configuration::configure(logged_in.conn, data).await?;
                 Ok(Some((game, logged_in.player)))
             }
@@ -292,7 +321,8 @@ async fn connection(
         _ = shutdown.cancelled() => return Ok(()),
         entered = tokio::time::timeout(timeout, prelude) => entered,
     };
-    let Some((mut game, player)) = entered.map_err(|_| SessionError::LoginTimeout(timeout))?? else {
+    let Some((mut game, player)) = entered.map_err(|_| SessionError::LoginTimeout(timeout))??
+    else {
         return Ok(());
     };
     game.set_max_frame_len(MAX_FRAME_LEN);
@@ -312,12 +342,22 @@ async fn status(mut conn: ServerStatus, shared: &Shared) -> Result<(), SessionEr
                 let sample = players
                     .iter()
                     .take(12)
-                    .map(|p| SamplePlayer { id: p.uuid.to_string(), name: p.name.clone() })
+                    .map(|p| SamplePlayer {
+                        id: p.uuid.to_string(),
+                        name: p.name.clone(),
+                    })
                     .collect();
                 conn.write(ClientboundStatusResponse {
-                    description: FormattedText::from(format!("Meridian reference backend {}", shared.config.id)),
+                    description: FormattedText::from(format!(
+                        "Meridian reference backend {}",
+                        shared.config.id
+                    )),
                     favicon: None,
-                    players: Players { max: 100, online: players.len() as i32, sample },
+                    players: Players {
+                        max: 100,
+                        online: players.len() as i32,
+                        sample,
+                    },
                     version: Version {
                         name: meridian_wire::VERSION_NAME.to_owned(),
                         protocol: meridian_wire::PROTOCOL_VERSION,
@@ -327,7 +367,8 @@ async fn status(mut conn: ServerStatus, shared: &Shared) -> Result<(), SessionEr
                 .await?;
             }
             Ok(ServerboundStatusPacket::PingRequest(ping)) => {
-                conn.write(ClientboundPongResponse { time: ping.time }).await?;
+                conn.write(ClientboundPongResponse { time: ping.time })
+                    .await?;
                 return Ok(());
             }
             Err(e) if e.is_closed() => return Ok(()),

@@ -75,7 +75,11 @@ impl FlatWorld {
             let base = MIN_Y + 16 * section as i32;
             encode_section(&mut sections, |y| u32::from(block_at(base + y)), biome);
         }
-        Self { sections: Arc::new(sections.into_boxed_slice()), heightmaps: heightmaps(), light: light() }
+        Self {
+            sections: Arc::new(sections.into_boxed_slice()),
+            heightmaps: heightmaps(),
+            light: light(),
+        }
     }
 
     /// The packet for column `(x, z)`.
@@ -146,10 +150,14 @@ fn heightmaps() -> Vec<(HeightmapKind, Box<[u64]>)> {
         longs[column / per_long] |= height << ((column % per_long) * bits);
     }
     let longs: Box<[u64]> = longs.into();
-    [HeightmapKind::WorldSurface, HeightmapKind::MotionBlocking, HeightmapKind::MotionBlockingNoLeaves]
-        .into_iter()
-        .map(|kind| (kind, longs.clone()))
-        .collect()
+    [
+        HeightmapKind::WorldSurface,
+        HeightmapKind::MotionBlocking,
+        HeightmapKind::MotionBlockingNoLeaves,
+    ]
+    .into_iter()
+    .map(|kind| (kind, longs.clone()))
+    .collect()
 }
 
 /// Full sky light in every section that holds air, none in the ground, no block light.

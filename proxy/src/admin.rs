@@ -1,6 +1,6 @@
 //! The admin HTTP API: read-only views for anyone who can reach it, changes behind a bearer token.
 
-use std::{sync::{Arc, atomic::Ordering}};
+use std::sync::{Arc, atomic::Ordering};
 
 use axum::{
     Json, Router,
@@ -40,8 +40,14 @@ pub fn router(state: Arc<ProxyState>) -> Router {
 }
 
 /// Serves the API until `shutdown`.
-pub async fn serve(state: Arc<ProxyState>, listener: TcpListener, shutdown: CancellationToken) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown.cancelled_owned()).await
+pub async fn serve(
+    state: Arc<ProxyState>,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
 }
 
 async fn players(State(state): State<Arc<ProxyState>>) -> Json<Vec<PlayerView>> {
@@ -67,7 +73,10 @@ async fn servers(State(state): State<Arc<ProxyState>>) -> Json<Vec<ServerView>> 
 
 async fn metrics(State(state): State<Arc<ProxyState>>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         state.metrics.render(),
     )
 }
@@ -84,22 +93,39 @@ async fn kick(
     Path(name): Path<String>,
     body: Option<Json<KickRequest>>,
 ) -> Response {
-    let reason = body.and_then(|Json(b)| b.reason).unwrap_or_else(|| "Kicked by an operator".to_owned());
+    let reason = body
+        .and_then(|Json(b)| b.reason)
+        .unwrap_or_else(|| "Kicked by an operator".to_owned());
     // Clone the sender out of the map before awaiting: no DashMap guard may live across `.await`.
-    let target = state.players.iter().find(|p| p.name.eq_ignore_ascii_case(&name)).map(|p| p.commands.clone());
+    let target = state
+        .players
+        .iter()
+        .find(|p| p.name.eq_ignore_ascii_case(&name))
+        .map(|p| p.commands.clone());
     let Some(commands) = target else {
         return error(StatusCode::NOT_FOUND, format!("no player named {name}"));
     };
     match commands.send(SessionCommand::Kick(reason)).await {
-        Ok(()) => (StatusCode::ACCEPTED, Json(serde_json::json!({ "kicked": name }))).into_response(),
+        Ok(()) => (
+            StatusCode::ACCEPTED,
+            Json(serde_json::json!({ "kicked": name })),
+        )
+            .into_response(),
         Err(_) => error(StatusCode::GONE, format!("{name} has already left")),
     }
 }
 
-async fn require_token(State(state): State<Arc<ProxyState>>, request: Request, next: Next) -> Response {
+async fn require_token(
+    State(state): State<Arc<ProxyState>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let expected = state.config.admin.token.expose();
     if expected.is_empty() {
-        return error(StatusCode::FORBIDDEN, "no admin token is configured, so changes are disabled".into());
+        return error(
+            StatusCode::FORBIDDEN,
+            "no admin token is configured, so changes are disabled".into(),
+        );
     }
     let given = request
         .headers()
@@ -110,8 +136,14 @@ async fn require_token(State(state): State<Arc<ProxyState>>, request: Request, n
     match given {
         Some(token) if Sha256::digest(token) == Sha256::digest(expected) => next.run(request).await,
         _ => {
-            let mut response = error(StatusCode::UNAUTHORIZED, "a valid bearer token is required".into());
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+            let mut response = error(
+                StatusCode::UNAUTHORIZED,
+                "a valid bearer token is required".into(),
+            );
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
             response
         }
     }

@@ -1,6 +1,11 @@
 //! The proxy's configuration: TOML, unknown keys refused, validated before any socket is bound.
 
-use std::{fmt, net::SocketAddr, path::{Path, PathBuf}, time::Duration};
+use std::{
+    fmt,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use serde::Deserialize;
 
@@ -56,9 +61,56 @@ pub struct Config {
     pub limits: LimitsConfig,
     #[serde(default)]
     pub admin: AdminConfig,
-    /// The static zone map: which backend owns which chunks.
+    /// Which backend owns which chunks, and where that is kept.
     #[serde(default)]
-    pub zones: Vec<zoning::ZoneSpec>,
+    pub zones: ZonesConfig,
+}
+
+/// The zone map and its store.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZonesConfig {
+    /// `static` (the map below is the whole truth) or a `postgres://` URL (ownership lives in the
+    /// database, shared by every proxy; the map below only seeds an empty database).
+    #[serde(default)]
+    pub store: ZoneStore,
+    /// The zones.
+    #[serde(default)]
+    pub map: Vec<zoning::ZoneSpec>,
+}
+
+/// Where zone ownership is kept.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(from = "String")]
+pub enum ZoneStore {
+    #[default]
+    Static,
+    /// A PostgreSQL connection URL (may carry a password, so `Debug` hides it).
+    Postgres(Secret),
+    /// Anything else, refused by validation with the value in the message.
+    Unknown(String),
+}
+
+impl From<String> for ZoneStore {
+    fn from(value: String) -> Self {
+        if value == "static" {
+            ZoneStore::Static
+        } else if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            ZoneStore::Postgres(Secret::new(value))
+        } else {
+            ZoneStore::Unknown(value)
+        }
+    }
+}
+
+impl fmt::Debug for ZoneStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ZoneStore::Static => f.write_str("Static"),
+            ZoneStore::Postgres(_) => f.write_str("Postgres(\"***\")"),
+            ZoneStore::Unknown(v) => write!(f, "Unknown({v:?})"),
+        }
+    }
 }
 
 /// One backend.
@@ -98,7 +150,11 @@ pub struct StatusConfig {
 
 impl Default for StatusConfig {
     fn default() -> Self {
-        Self { motd: default_motd(), max_players: default_max_players(), favicon: None }
+        Self {
+            motd: default_motd(),
+            max_players: default_max_players(),
+            favicon: None,
+        }
     }
 }
 
@@ -214,24 +270,37 @@ fn default_health_check_interval_ms() -> u64 {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {source}")]
-    Parse { path: PathBuf, source: Box<toml::de::Error> },
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
     #[error("{field}: {reason}")]
     Invalid { field: String, reason: String },
 }
 
 fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { field: field.into(), reason: reason.into() }
+    ConfigError::Invalid {
+        field: field.into(),
+        reason: reason.into(),
+    }
 }
 
 impl Config {
     /// Reads, completes from the environment and validates a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-        let mut config = Self::parse(&text)
-            .map_err(|source| ConfigError::Parse { path: path.to_owned(), source: Box::new(source) })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut config = Self::parse(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })?;
         config.resolve_secrets(|name| std::env::var(name).ok(), path.parent())?;
         config.validate()?;
         Ok(config)
@@ -255,7 +324,10 @@ impl Config {
                 _ => file.clone(),
             };
             let text = std::fs::read_to_string(&path).map_err(|e| {
-                invalid("forwarding.secret_file", format!("cannot read {}: {e}", path.display()))
+                invalid(
+                    "forwarding.secret_file",
+                    format!("cannot read {}: {e}", path.display()),
+                )
             })?;
             self.forwarding.secret = Secret::new(text.trim());
         }
@@ -276,20 +348,35 @@ impl Config {
         let mut ids = std::collections::HashSet::new();
         for (i, server) in self.servers.iter().enumerate() {
             let field = format!("servers[{i}]");
-            if server.id.is_empty() || !server.id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
-                return Err(invalid(format!("{field}.id"), "use letters, digits, '-', '_' or '.'"));
+            if server.id.is_empty()
+                || !server
+                    .id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            {
+                return Err(invalid(
+                    format!("{field}.id"),
+                    "use letters, digits, '-', '_' or '.'",
+                ));
             }
             if !ids.insert(server.id.as_str()) {
-                return Err(invalid(format!("{field}.id"), format!("duplicate server id {:?}", server.id)));
+                return Err(invalid(
+                    format!("{field}.id"),
+                    format!("duplicate server id {:?}", server.id),
+                ));
             }
             match server.address.rsplit_once(':') {
-                Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p != 0) => {}
+                Some((host, port))
+                    if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p != 0) => {}
                 _ => return Err(invalid(format!("{field}.address"), "expected host:port")),
             }
         }
         if let Some(default) = &self.default_server {
             if !ids.contains(default.as_str()) {
-                return Err(invalid("default_server", format!("no server has id {default:?}")));
+                return Err(invalid(
+                    "default_server",
+                    format!("no server has id {default:?}"),
+                ));
             }
         }
         if self.forwarding.secret.is_empty() {
@@ -299,7 +386,10 @@ impl Config {
             ));
         }
         if self.compression_threshold < -1 {
-            return Err(invalid("compression_threshold", "use -1 to disable, or a size in bytes"));
+            return Err(invalid(
+                "compression_threshold",
+                "use -1 to disable, or a size in bytes",
+            ));
         }
         if self.status.max_players < 0 {
             return Err(invalid("status.max_players", "must not be negative"));
@@ -308,12 +398,21 @@ impl Config {
             return Err(invalid("limits.max_connections", "must be at least 1"));
         }
         for (field, value) in [
-            ("limits.handshake_timeout_ms", self.limits.handshake_timeout_ms),
+            (
+                "limits.handshake_timeout_ms",
+                self.limits.handshake_timeout_ms,
+            ),
             ("limits.login_timeout_ms", self.limits.login_timeout_ms),
             ("limits.connect_timeout_ms", self.limits.connect_timeout_ms),
-            ("limits.backend_login_timeout_ms", self.limits.backend_login_timeout_ms),
+            (
+                "limits.backend_login_timeout_ms",
+                self.limits.backend_login_timeout_ms,
+            ),
             ("limits.read_timeout_ms", self.limits.read_timeout_ms),
-            ("limits.health_check_interval_ms", self.limits.health_check_interval_ms),
+            (
+                "limits.health_check_interval_ms",
+                self.limits.health_check_interval_ms,
+            ),
         ] {
             if value == 0 {
                 return Err(invalid(field, "must be greater than 0"));
@@ -325,11 +424,17 @@ impl Config {
         if self.admin.bind.is_some() && self.admin.token.is_empty() {
             tracing::debug!("admin API has no token: endpoints that change state are disabled");
         }
+        if let ZoneStore::Unknown(value) = &self.zones.store {
+            return Err(invalid(
+                "zones.store",
+                format!("expected \"static\" or a postgres:// URL, not {value:?}"),
+            ));
+        }
         let zones = self.zone_map()?;
         for zone in zones.zones() {
             if !ids.contains(zone.owner.as_str()) {
                 return Err(invalid(
-                    format!("zones.{}", zone.id),
+                    format!("zones.map.{}", zone.id),
                     format!("owner {:?} is not a configured server", zone.owner.as_str()),
                 ));
             }
@@ -339,7 +444,8 @@ impl Config {
 
     /// The static zone map.
     pub fn zone_map(&self) -> Result<zoning::ZoneMap, ConfigError> {
-        zoning::ZoneMap::from_specs(&self.zones).map_err(|e| invalid("zones", e.to_string()))
+        zoning::ZoneMap::from_specs(&self.zones.map)
+            .map_err(|e| invalid("zones.map", e.to_string()))
     }
 
     /// The compression threshold, or `None` when disabled.
@@ -349,7 +455,9 @@ impl Config {
 
     /// The server a player joins first.
     pub fn default_server(&self) -> &str {
-        self.default_server.as_deref().unwrap_or(&self.servers[0].id)
+        self.default_server
+            .as_deref()
+            .unwrap_or(&self.servers[0].id)
     }
 }
 

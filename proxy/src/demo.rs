@@ -10,8 +10,10 @@ use tracing::{info, warn};
 use crate::{Config, Proxy, ProxyError};
 
 /// The demo's backends: id, marker entity and marker position.
-const BACKENDS: [(&str, &str, [f64; 3]); 2] =
-    [("west", "minecraft:pig", [-12.5, 64.0, 6.5]), ("east", "minecraft:cow", [12.5, 64.0, 6.5])];
+const BACKENDS: [(&str, &str, [f64; 3]); 2] = [
+    ("west", "minecraft:pig", [-12.5, 64.0, 6.5]),
+    ("east", "minecraft:cow", [12.5, 64.0, 6.5]),
+];
 
 /// The demo's configuration for backends at `west` and `east`: west owns block x < 0, east x ≥ 0.
 pub fn config(west: SocketAddr, east: SocketAddr, secret: &str, admin_token: &str) -> Config {
@@ -30,11 +32,11 @@ pub fn config(west: SocketAddr, east: SocketAddr, secret: &str, admin_token: &st
         token = "{admin_token}"
         [status]
         motd = "Meridian demo: walk across x = 0"
-        [[zones]]
+        [[zones.map]]
         id = "west"
         owner = "west"
         max_chunk_x = 0
-        [[zones]]
+        [[zones.map]]
         id = "east"
         owner = "east"
         min_chunk_x = 0
@@ -51,7 +53,11 @@ fn random_hex() -> String {
 }
 
 /// Runs the demo until `shutdown`.
-pub async fn run(listener: TcpListener, admin: TcpListener, shutdown: CancellationToken) -> Result<(), ProxyError> {
+pub async fn run(
+    listener: TcpListener,
+    admin: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), ProxyError> {
     let secret = random_hex();
     let tracker = TaskTracker::new();
     let mut addrs = Vec::new();
@@ -59,7 +65,10 @@ pub async fn run(listener: TcpListener, admin: TcpListener, shutdown: Cancellati
         let backend_listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         addrs.push(backend_listener.local_addr()?);
         let mut config = BackendConfig::new(id, secret.as_str());
-        config.marker = Some(Marker { entity: entity.to_owned(), position });
+        config.marker = Some(Marker {
+            entity: entity.to_owned(),
+            position,
+        });
         let backend = ReferenceBackend::new(config);
         let shutdown = shutdown.child_token();
         tracker.spawn(async move {
@@ -75,7 +84,9 @@ pub async fn run(listener: TcpListener, admin: TcpListener, shutdown: Cancellati
         listener.local_addr()?,
         admin.local_addr()?
     );
-    let result = Proxy::new(config)?.run(listener, Some(admin), shutdown.clone()).await;
+    let result = Proxy::new(config)?
+        .run(listener, Some(admin), shutdown.clone())
+        .await;
     shutdown.cancel();
     tracker.close();
     tracker.wait().await;

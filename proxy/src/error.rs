@@ -66,7 +66,9 @@ impl BackendError {
     /// A short label for the `errors` metric.
     pub fn kind(&self) -> &'static str {
         match self {
-            BackendError::Resolve(_) | BackendError::Connect(_) | BackendError::ConnectTimeout => "backend_connect",
+            BackendError::Resolve(_) | BackendError::Connect(_) | BackendError::ConnectTimeout => {
+                "backend_connect"
+            }
             BackendError::LoginTimeout | BackendError::Refused(_) => "backend_login",
             BackendError::Kicked(_) => "backend_kick",
             BackendError::Conn(e) if e.is_closed() => "backend_closed",
@@ -88,14 +90,20 @@ pub enum SessionError {
     #[error("client: {0}")]
     Client(#[from] ClientError),
     #[error("backend {server}: {source}")]
-    Backend { server: String, source: BackendError },
+    Backend {
+        server: String,
+        source: BackendError,
+    },
     #[error("refused: {0}")]
     Refused(String),
 }
 
 impl SessionError {
     pub fn backend(server: &str, source: impl Into<BackendError>) -> Self {
-        SessionError::Backend { server: server.to_owned(), source: source.into() }
+        SessionError::Backend {
+            server: server.to_owned(),
+            source: source.into(),
+        }
     }
 
     /// A short label for the `errors` metric.

@@ -3,7 +3,10 @@
 //! A TCP connect is the cheapest honest signal available without the sync channel; the
 //! sync-channel heartbeats replace it once a backend speaks that channel.
 
-use std::{sync::{Arc, atomic::Ordering}, time::Duration};
+use std::{
+    sync::{Arc, atomic::Ordering},
+    time::Duration,
+};
 
 use tokio::{net::TcpStream, time::timeout};
 use tokio_util::sync::CancellationToken;

@@ -18,6 +18,7 @@
 pub mod admin;
 pub mod config;
 pub mod demo;
+pub mod entities;
 pub mod error;
 pub mod health;
 pub mod listener;
@@ -39,11 +40,7 @@ pub use crate::{
     error::{ProxyError, SessionError},
     state::ProxyState,
 };
-use crate::{
-    metrics::Metrics,
-    state::Server,
-    status::StatusInfo,
-};
+use crate::{metrics::Metrics, state::Server, status::StatusInfo};
 
 /// How long sessions get to say goodbye on shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -58,21 +55,34 @@ impl Proxy {
     /// Validates `config` and prepares the shared state; binds nothing.
     pub fn new(config: Config) -> Result<Self, ProxyError> {
         config.validate()?;
-        let favicon = match &config.status.favicon {
-            Some(path) => Some(status::load_favicon(path).map_err(|reason| config::ConfigError::Invalid {
-                field: "status.favicon".into(),
-                reason,
-            })?),
-            None => None,
-        };
+        let favicon =
+            match &config.status.favicon {
+                Some(path) => Some(status::load_favicon(path).map_err(|reason| {
+                    config::ConfigError::Invalid {
+                        field: "status.favicon".into(),
+                        reason,
+                    }
+                })?),
+                None => None,
+            };
         let status = StatusInfo {
             motd: config.status.motd.clone(),
             max_players: config.status.max_players,
             favicon,
         };
-        let servers = config.servers.iter().map(|s| Arc::new(Server::new(s.id.clone(), s.address.clone()))).collect();
+        let servers = config
+            .servers
+            .iter()
+            .map(|s| Arc::new(Server::new(s.id.clone(), s.address.clone())))
+            .collect();
         Ok(Self {
-            state: Arc::new(ProxyState { config, status, servers, players: DashMap::new(), metrics: Metrics::new() }),
+            state: Arc::new(ProxyState {
+                config,
+                status,
+                servers,
+                players: DashMap::new(),
+                metrics: Metrics::new(),
+            }),
         })
     }
 
@@ -109,7 +119,10 @@ impl Proxy {
         }
         listener::accept_loop(state, listener, shutdown, tracker.clone()).await;
         tracker.close();
-        if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait()).await.is_err() {
+        if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())
+            .await
+            .is_err()
+        {
             warn!("sessions still open after {SHUTDOWN_GRACE:?}; dropping them");
         }
         Ok(())

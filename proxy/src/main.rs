@@ -12,7 +12,11 @@ use tracing_subscriber::EnvFilter;
 const EXIT_CONFIG: u8 = 64;
 
 #[derive(Debug, Parser)]
-#[command(name = "meridian", version, about = "A seamless multi-backend proxy for Minecraft Java Edition 26.1")]
+#[command(
+    name = "meridian",
+    version,
+    about = "A seamless multi-backend proxy for Minecraft Java Edition 26.1"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -39,7 +43,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -61,7 +67,10 @@ fn main() -> ExitCode {
                 }
             },
             Command::Run { config } => {
-                let proxy = match Config::load(&config).map_err(meridian::ProxyError::from).and_then(Proxy::new) {
+                let proxy = match Config::load(&config)
+                    .map_err(meridian::ProxyError::from)
+                    .and_then(Proxy::new)
+                {
                     Ok(proxy) => proxy,
                     Err(e) => {
                         eprintln!("{e}");
@@ -111,14 +120,15 @@ fn shutdown_on_signal() -> CancellationToken {
     tokio::spawn(async move {
         #[cfg(unix)]
         {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    trigger.cancel();
-                    return;
-                }
-            };
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(term) => term,
+                    Err(_) => {
+                        let _ = tokio::signal::ctrl_c().await;
+                        trigger.cancel();
+                        return;
+                    }
+                };
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}

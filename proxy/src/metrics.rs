@@ -12,7 +12,9 @@ pub struct DirectionLabel {
     pub direction: Direction,
 }
 
-#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelValue)]
+#[derive(
+    Debug, Clone, Copy, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelValue,
+)]
 #[allow(non_camel_case_types)]
 pub enum Direction {
     /// Backend to client.
@@ -55,17 +57,37 @@ impl Metrics {
         let bytes = Family::<DirectionLabel, Counter>::default();
         let packets = Family::<DirectionLabel, Counter>::default();
         let errors = Family::<KindLabel, Counter>::default();
-        registry.register("connections", "TCP connections accepted", connections.clone());
-        registry.register("connections_active", "TCP connections open now", connections_active.clone());
+        registry.register(
+            "connections",
+            "TCP connections accepted",
+            connections.clone(),
+        );
+        registry.register(
+            "connections_active",
+            "TCP connections open now",
+            connections_active.clone(),
+        );
         registry.register(
             "connections_refused",
             "Connections closed on accept because the connection limit was reached",
             connections_refused.clone(),
         );
-        registry.register("players_online", "Players in play through this proxy", players_online.clone());
-        registry.register("bytes", "Packet bytes forwarded (uncompressed size)", bytes.clone());
+        registry.register(
+            "players_online",
+            "Players in play through this proxy",
+            players_online.clone(),
+        );
+        registry.register(
+            "bytes",
+            "Packet bytes forwarded (uncompressed size)",
+            bytes.clone(),
+        );
         registry.register("packets", "Packets forwarded", packets.clone());
-        registry.register("errors", "Sessions ended by an error, by kind", errors.clone());
+        registry.register(
+            "errors",
+            "Sessions ended by an error, by kind",
+            errors.clone(),
+        );
         Self {
             registry,
             connections,

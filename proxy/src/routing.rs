@@ -20,7 +20,11 @@ pub enum Phase {
 
 impl Phase {
     pub fn from_u8(value: u8) -> Self {
-        if value == Phase::Play as u8 { Phase::Play } else { Phase::Config }
+        if value == Phase::Play as u8 {
+            Phase::Play
+        } else {
+            Phase::Config
+        }
     }
 }
 
@@ -42,29 +46,33 @@ pub enum Clientbound {
     Forward,
     /// Forward, and the backend has now moved to this phase.
     ForwardAndEnter(Phase),
-    /// Forward; the backend is disconnecting the player.
-    ForwardDisconnect,
+    /// The backend is disconnecting the player: the proxy tells the client, naming the server.
+    Disconnect,
 }
 
 /// Routes a frame from the client.
 pub fn serverbound(phase: Phase, id: i32, fields: &[u8]) -> Serverbound {
     match (phase, id) {
-        (Phase::Config, config::serverbound::FINISH_CONFIGURATION) => Serverbound::ForwardAndEnter(Phase::Play),
-        (Phase::Play, game::serverbound::CONFIGURATION_ACKNOWLEDGED) => Serverbound::ForwardAndEnter(Phase::Config),
-        (Phase::Config, config::serverbound::CUSTOM_PAYLOAD) | (Phase::Play, game::serverbound::CUSTOM_PAYLOAD) => {
-            match plugin_channel(fields) {
-                Some(channel) if channel.starts_with(RESERVED_NAMESPACE) => {
-                    Serverbound::Drop("client sent a plugin message on the reserved meridian: namespace")
-                }
-                _ => Serverbound::Forward,
-            }
+        (Phase::Config, config::serverbound::FINISH_CONFIGURATION) => {
+            Serverbound::ForwardAndEnter(Phase::Play)
         }
-        (Phase::Play, game::serverbound::MOVE_PLAYER_POS | game::serverbound::MOVE_PLAYER_POS_ROT) => {
-            match position(fields) {
-                Some(pos) => Serverbound::ForwardMove(pos),
-                None => Serverbound::Forward,
-            }
+        (Phase::Play, game::serverbound::CONFIGURATION_ACKNOWLEDGED) => {
+            Serverbound::ForwardAndEnter(Phase::Config)
         }
+        (Phase::Config, config::serverbound::CUSTOM_PAYLOAD)
+        | (Phase::Play, game::serverbound::CUSTOM_PAYLOAD) => match plugin_channel(fields) {
+            Some(channel) if channel.starts_with(RESERVED_NAMESPACE) => Serverbound::Drop(
+                "client sent a plugin message on the reserved meridian: namespace",
+            ),
+            _ => Serverbound::Forward,
+        },
+        (
+            Phase::Play,
+            game::serverbound::MOVE_PLAYER_POS | game::serverbound::MOVE_PLAYER_POS_ROT,
+        ) => match position(fields) {
+            Some(pos) => Serverbound::ForwardMove(pos),
+            None => Serverbound::Forward,
+        },
         _ => Serverbound::Forward,
     }
 }
@@ -72,11 +80,14 @@ pub fn serverbound(phase: Phase, id: i32, fields: &[u8]) -> Serverbound {
 /// Routes a frame from the backend.
 pub fn clientbound(phase: Phase, id: i32) -> Clientbound {
     match (phase, id) {
-        (Phase::Config, config::clientbound::FINISH_CONFIGURATION) => Clientbound::ForwardAndEnter(Phase::Play),
-        (Phase::Play, game::clientbound::START_CONFIGURATION) => Clientbound::ForwardAndEnter(Phase::Config),
-        (Phase::Config, config::clientbound::DISCONNECT) | (Phase::Play, game::clientbound::DISCONNECT) => {
-            Clientbound::ForwardDisconnect
+        (Phase::Config, config::clientbound::FINISH_CONFIGURATION) => {
+            Clientbound::ForwardAndEnter(Phase::Play)
         }
+        (Phase::Play, game::clientbound::START_CONFIGURATION) => {
+            Clientbound::ForwardAndEnter(Phase::Config)
+        }
+        (Phase::Config, config::clientbound::DISCONNECT)
+        | (Phase::Play, game::clientbound::DISCONNECT) => Clientbound::Disconnect,
         _ => Clientbound::Forward,
     }
 }
@@ -120,10 +131,19 @@ mod tests {
     #[test]
     fn reserved_channel_from_client_is_dropped_in_both_phases() {
         let fields = string_field("meridian:sync");
-        assert!(matches!(serverbound(Phase::Play, game::serverbound::CUSTOM_PAYLOAD, &fields), Serverbound::Drop(_)));
-        assert!(matches!(serverbound(Phase::Config, config::serverbound::CUSTOM_PAYLOAD, &fields), Serverbound::Drop(_)));
+        assert!(matches!(
+            serverbound(Phase::Play, game::serverbound::CUSTOM_PAYLOAD, &fields),
+            Serverbound::Drop(_)
+        ));
+        assert!(matches!(
+            serverbound(Phase::Config, config::serverbound::CUSTOM_PAYLOAD, &fields),
+            Serverbound::Drop(_)
+        ));
         let brand = string_field("minecraft:brand");
-        assert_eq!(serverbound(Phase::Play, game::serverbound::CUSTOM_PAYLOAD, &brand), Serverbound::Forward);
+        assert_eq!(
+            serverbound(Phase::Play, game::serverbound::CUSTOM_PAYLOAD, &brand),
+            Serverbound::Forward
+        );
     }
 
     #[test]
@@ -137,11 +157,19 @@ mod tests {
     #[test]
     fn phase_changes() {
         assert_eq!(
-            serverbound(Phase::Config, config::serverbound::FINISH_CONFIGURATION, &[]),
+            serverbound(
+                Phase::Config,
+                config::serverbound::FINISH_CONFIGURATION,
+                &[]
+            ),
             Serverbound::ForwardAndEnter(Phase::Play)
         );
         assert_eq!(
-            serverbound(Phase::Play, game::serverbound::CONFIGURATION_ACKNOWLEDGED, &[]),
+            serverbound(
+                Phase::Play,
+                game::serverbound::CONFIGURATION_ACKNOWLEDGED,
+                &[]
+            ),
             Serverbound::ForwardAndEnter(Phase::Config)
         );
         assert_eq!(
@@ -152,10 +180,19 @@ mod tests {
             clientbound(Phase::Play, game::clientbound::START_CONFIGURATION),
             Clientbound::ForwardAndEnter(Phase::Config)
         );
-        assert_eq!(clientbound(Phase::Play, game::clientbound::DISCONNECT), Clientbound::ForwardDisconnect);
-        assert_eq!(clientbound(Phase::Config, config::clientbound::DISCONNECT), Clientbound::ForwardDisconnect);
+        assert_eq!(
+            clientbound(Phase::Play, game::clientbound::DISCONNECT),
+            Clientbound::Disconnect
+        );
+        assert_eq!(
+            clientbound(Phase::Config, config::clientbound::DISCONNECT),
+            Clientbound::Disconnect
+        );
         // The same id means something else in the other phase.
-        assert_eq!(clientbound(Phase::Play, config::clientbound::FINISH_CONFIGURATION), Clientbound::Forward);
+        assert_eq!(
+            clientbound(Phase::Play, config::clientbound::FINISH_CONFIGURATION),
+            Clientbound::Forward
+        );
     }
 
     #[test]
@@ -169,7 +206,14 @@ mod tests {
             serverbound(Phase::Play, game::serverbound::MOVE_PLAYER_POS, &fields),
             Serverbound::ForwardMove([-8.5, 64.0, 0.5])
         );
-        assert_eq!(serverbound(Phase::Play, game::serverbound::MOVE_PLAYER_POS, &fields[..20]), Serverbound::Forward);
+        assert_eq!(
+            serverbound(
+                Phase::Play,
+                game::serverbound::MOVE_PLAYER_POS,
+                &fields[..20]
+            ),
+            Serverbound::Forward
+        );
         let nan = f64::NAN.to_be_bytes().repeat(3);
         assert_eq!(position(&nan), None);
     }

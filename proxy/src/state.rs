@@ -45,7 +45,12 @@ pub struct Server {
 
 impl Server {
     pub fn new(id: String, address: String) -> Self {
-        Self { id, address, online: AtomicBool::new(false), players: AtomicUsize::new(0) }
+        Self {
+            id,
+            address,
+            online: AtomicBool::new(false),
+            players: AtomicUsize::new(0),
+        }
     }
 }
 
@@ -85,12 +90,20 @@ pub struct PlayerView {
 }
 
 impl Player {
-    pub fn new(name: String, uuid: Uuid, primary: String, commands: mpsc::Sender<SessionCommand>) -> Self {
+    pub fn new(
+        name: String,
+        uuid: Uuid,
+        primary: String,
+        commands: mpsc::Sender<SessionCommand>,
+    ) -> Self {
         Self {
             name,
             uuid,
             commands,
-            links: Mutex::new(Links { primary, dummies: Vec::new() }),
+            links: Mutex::new(Links {
+                primary,
+                dummies: Vec::new(),
+            }),
             position: Default::default(),
         }
     }
@@ -103,11 +116,17 @@ impl Player {
     }
 
     pub fn position(&self) -> [f64; 3] {
-        self.position.each_ref().map(|p| f64::from_bits(p.load(Ordering::Relaxed)))
+        self.position
+            .each_ref()
+            .map(|p| f64::from_bits(p.load(Ordering::Relaxed)))
     }
 
     pub fn primary(&self) -> String {
-        self.links.lock().unwrap_or_else(|e| e.into_inner()).primary.clone()
+        self.links
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .primary
+            .clone()
     }
 
     pub fn view(&self) -> PlayerView {

@@ -31,9 +31,15 @@ pub fn load_favicon(path: &Path) -> Result<String, String> {
     let width = u32::from_be_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
     let height = u32::from_be_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]);
     if (width, height) != (64, 64) {
-        return Err(format!("{} is {width}×{height}; the favicon must be 64×64", path.display()));
+        return Err(format!(
+            "{} is {width}×{height}; the favicon must be 64×64",
+            path.display()
+        ));
     }
-    Ok(format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(&bytes)))
+    Ok(format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(&bytes)
+    ))
 }
 
 /// The status response for a client of `client_protocol`.
@@ -44,7 +50,11 @@ pub fn response(info: &StatusInfo, online: i32, client_protocol: i32) -> Clientb
     ClientboundStatusResponse {
         description: info.motd.clone().into(),
         favicon: info.favicon.clone(),
-        players: Players { max: info.max_players, online, sample: Vec::new() },
+        players: Players {
+            max: info.max_players,
+            online,
+            sample: Vec::new(),
+        },
         version: Version {
             name: format!("Meridian {}", meridian_wire::VERSION_NAME),
             protocol: meridian_wire::PROTOCOL_VERSION,
@@ -72,7 +82,8 @@ pub async fn serve(
                 conn.write(response(info, online, client_protocol)).await?;
             }
             ServerboundStatusPacket::PingRequest(ping) => {
-                conn.write(ClientboundPongResponse { time: ping.time }).await?;
+                conn.write(ClientboundPongResponse { time: ping.time })
+                    .await?;
                 return Ok(());
             }
         }
@@ -91,7 +102,11 @@ mod tests {
         png.extend_from_slice(&64u32.to_be_bytes());
         png.extend_from_slice(&64u32.to_be_bytes());
         std::fs::write(&path, &png).unwrap();
-        assert!(load_favicon(&path).unwrap().starts_with("data:image/png;base64,iVBORw0KGgo"));
+        assert!(
+            load_favicon(&path)
+                .unwrap()
+                .starts_with("data:image/png;base64,iVBORw0KGgo")
+        );
 
         png[16..20].copy_from_slice(&32u32.to_be_bytes());
         std::fs::write(&path, &png).unwrap();
@@ -99,12 +114,20 @@ mod tests {
 
         std::fs::write(&path, b"GIF89a").unwrap();
         assert!(load_favicon(&path).unwrap_err().contains("not a PNG"));
-        assert!(load_favicon(&dir.path().join("missing.png")).unwrap_err().contains("cannot read"));
+        assert!(
+            load_favicon(&dir.path().join("missing.png"))
+                .unwrap_err()
+                .contains("cannot read")
+        );
     }
 
     #[test]
     fn response_reports_our_protocol() {
-        let info = StatusInfo { motd: "hi".into(), max_players: 10, favicon: None };
+        let info = StatusInfo {
+            motd: "hi".into(),
+            max_players: 10,
+            favicon: None,
+        };
         let r = response(&info, 3, 1);
         assert_eq!(r.version.protocol, 775);
         assert_eq!((r.players.online, r.players.max), (3, 10));

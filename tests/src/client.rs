@@ -22,10 +22,12 @@ use azalea_protocol::{
     packets::{
         ClientIntention, Packet,
         config::{
-            ClientboundConfigPacket, ServerboundConfigPacket, s_client_information::ServerboundClientInformation,
+            ClientboundConfigPacket, ServerboundConfigPacket,
+            s_client_information::ServerboundClientInformation,
             s_cookie_response::ServerboundCookieResponse as ConfigCookieResponse,
             s_custom_payload::ServerboundCustomPayload as ConfigCustomPayload,
-            s_finish_configuration::ServerboundFinishConfiguration, s_keep_alive::ServerboundKeepAlive as ConfigKeepAlive,
+            s_finish_configuration::ServerboundFinishConfiguration,
+            s_keep_alive::ServerboundKeepAlive as ConfigKeepAlive,
             s_pong::ServerboundPong as ConfigPong,
             s_select_known_packs::{KnownPack, ServerboundSelectKnownPacks},
         },
@@ -59,10 +61,12 @@ use azalea_registry::identifier::Identifier;
 use futures_util::SinkExt;
 use meridian_wire::{
     ConnError, PROTOCOL_VERSION, VERSION_NAME,
-    conn::{ClientConfig, ClientHandshake, FrameReader, FrameWriter, decode_packet, encode_packet, next_frame},
+    conn::{
+        ClientConfig, ClientHandshake, FrameReader, FrameWriter, decode_packet, encode_packet,
+        next_frame,
+    },
     forwarding::{self, ForwardedPlayer},
     frame::FrameError,
-    ids::{config::clientbound as config_ids, game::clientbound as game_ids},
 };
 use tokio::{
     sync::{mpsc, watch},
@@ -94,7 +98,11 @@ pub enum ClientError {
     #[error("protocol error: {0}")]
     Protocol(String),
     #[error("undecodable packet {id:#x} ({name}): {message}")]
-    Decode { id: i32, name: &'static str, message: String },
+    Decode {
+        id: i32,
+        name: &'static str,
+        message: String,
+    },
 }
 
 impl From<FrameError> for ClientError {
@@ -113,66 +121,14 @@ impl ClientError {
     }
 }
 
-/// The offline-mode UUID vanilla derives from a name (`OfflinePlayer:<name>`, v3).
+/// The offline-mode UUID vanilla derives from a name: Java's
+/// `UUID.nameUUIDFromBytes("OfflinePlayer:<name>")`, an MD5 (v3) UUID without namespace.
 pub fn offline_uuid(name: &str) -> Uuid {
-    let mut hash = md5_v3(format!("OfflinePlayer:{name}").as_bytes());
+    use md5::{Digest, Md5};
+    let mut hash: [u8; 16] = Md5::digest(format!("OfflinePlayer:{name}").as_bytes()).into();
     hash[6] = (hash[6] & 0x0f) | 0x30;
     hash[8] = (hash[8] & 0x3f) | 0x80;
     Uuid::from_bytes(hash)
-}
-
-fn md5_v3(data: &[u8]) -> [u8; 16] {
-    // Java's nameUUIDFromBytes is MD5 with no namespace; uuid's v3 always prefixes one, so hash
-    // with a nil namespace would differ. Use the uuid crate's MD5 through a v3 of an empty
-    // namespace is not possible either, hence this small MD5.
-    md5::compute(data)
-}
-
-mod md5 {
-    //! RFC 1321, for offline UUIDs only.
-    pub fn compute(input: &[u8]) -> [u8; 16] {
-        const S: [u32; 64] = [
-            7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5,
-            9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15, 21, 6,
-            10, 15, 21, 6, 10, 15, 21,
-        ];
-        let k: Vec<u32> = (0..64).map(|i| ((i as f64 + 1.0).sin().abs() * 4_294_967_296.0) as u32).collect();
-        let mut msg = input.to_vec();
-        let bit_len = (input.len() as u64).wrapping_mul(8);
-        msg.push(0x80);
-        while msg.len() % 64 != 56 {
-            msg.push(0);
-        }
-        msg.extend_from_slice(&bit_len.to_le_bytes());
-        let (mut a0, mut b0, mut c0, mut d0) = (0x67452301u32, 0xefcdab89u32, 0x98badcfeu32, 0x10325476u32);
-        for chunk in msg.chunks(64) {
-            let m: Vec<u32> =
-                chunk.chunks(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect();
-            let (mut a, mut b, mut c, mut d) = (a0, b0, c0, d0);
-            for i in 0..64 {
-                let (f, g) = match i / 16 {
-                    0 => ((b & c) | (!b & d), i),
-                    1 => ((d & b) | (!d & c), (5 * i + 1) % 16),
-                    2 => (b ^ c ^ d, (3 * i + 5) % 16),
-                    _ => (c ^ (b | !d), (7 * i) % 16),
-                };
-                let f = f.wrapping_add(a).wrapping_add(k[i]).wrapping_add(m[g]);
-                a = d;
-                d = c;
-                c = b;
-                b = b.wrapping_add(f.rotate_left(S[i]));
-            }
-            a0 = a0.wrapping_add(a);
-            b0 = b0.wrapping_add(b);
-            c0 = c0.wrapping_add(c);
-            d0 = d0.wrapping_add(d);
-        }
-        let mut out = [0u8; 16];
-        for (i, v) in [a0, b0, c0, d0].iter().enumerate() {
-            out[i * 4..i * 4 + 4].copy_from_slice(&v.to_le_bytes());
-        }
-        out
-    }
 }
 
 /// An entity the client was shown.
@@ -216,9 +172,16 @@ pub struct ClientBuilder {
     forwarding: Option<Vec<u8>>,
     timeout: Duration,
     view_distance: u8,
+    answer_keep_alives: bool,
 }
 
 impl ClientBuilder {
+    /// Whether play keep-alives are answered (default yes); off, the server should time us out.
+    pub fn answer_keep_alives(mut self, answer: bool) -> Self {
+        self.answer_keep_alives = answer;
+        self
+    }
+
     /// Answer `velocity:player_info` as a proxy would, signed with `secret`.
     pub fn forwarding(mut self, secret: impl AsRef<[u8]>) -> Self {
         self.forwarding = Some(secret.as_ref().to_vec());
@@ -247,7 +210,10 @@ impl ClientBuilder {
         let timeout = self.timeout;
         tokio::time::timeout(timeout, self.join_inner(addr))
             .await
-            .map_err(|_| ClientError::Timeout { what: format!("joining {addr}"), timeout })?
+            .map_err(|_| ClientError::Timeout {
+                what: format!("joining {addr}"),
+                timeout,
+            })?
     }
 
     async fn join_inner(self, addr: SocketAddr) -> Result<TestClient, ClientError> {
@@ -261,7 +227,11 @@ impl ClientBuilder {
         })
         .await?;
         let mut conn = conn.login();
-        conn.write(ServerboundHello { name: self.name.clone(), profile_id: uuid }).await?;
+        conn.write(ServerboundHello {
+            name: self.name.clone(),
+            profile_id: uuid,
+        })
+        .await?;
         let forwarded = loop {
             match conn.read().await? {
                 ClientboundLoginPacket::CustomQuery(query) => {
@@ -274,11 +244,17 @@ impl ClientBuilder {
                                 name: self.name.clone(),
                                 properties: Vec::new(),
                             };
-                            Some(UnsizedByteArray::from(forwarding::encode(secret, version, &player)))
+                            Some(UnsizedByteArray::from(forwarding::encode(
+                                secret, version, &player,
+                            )))
                         }
                         _ => None,
                     };
-                    conn.write(ServerboundCustomQueryAnswer { transaction_id: query.transaction_id, data }).await?;
+                    conn.write(ServerboundCustomQueryAnswer {
+                        transaction_id: query.transaction_id,
+                        data,
+                    })
+                    .await?;
                 }
                 ClientboundLoginPacket::LoginCompression(p) => {
                     conn.set_compression(u32::try_from(p.compression_threshold).ok());
@@ -288,10 +264,16 @@ impl ClientBuilder {
                     return Err(ClientError::Disconnected(p.reason.to_string()));
                 }
                 ClientboundLoginPacket::CookieRequest(p) => {
-                    conn.write(ServerboundCookieResponse { key: p.key, payload: None }).await?;
+                    conn.write(ServerboundCookieResponse {
+                        key: p.key,
+                        payload: None,
+                    })
+                    .await?;
                 }
                 ClientboundLoginPacket::Hello(_) => {
-                    return Err(ClientError::Protocol("the server asked for encryption (online mode)".into()));
+                    return Err(ClientError::Protocol(
+                        "the server asked for encryption (online mode)".into(),
+                    ));
                 }
             }
         };
@@ -300,18 +282,35 @@ impl ClientBuilder {
 
         let state: Shared = Arc::new(Mutex::new(State::default()));
         conn.feed(ServerboundClientInformation {
-            information: ClientInformation { view_distance: self.view_distance, ..Default::default() },
+            information: ClientInformation {
+                view_distance: self.view_distance,
+                ..Default::default()
+            },
         })
         .await?;
-        conn.write(ConfigCustomPayload { identifier: Identifier::new("minecraft:brand"), data: brand() }).await?;
+        conn.write(ConfigCustomPayload {
+            identifier: Identifier::new("minecraft:brand"),
+            data: brand(),
+        })
+        .await?;
         configure(&mut conn, &state).await?;
 
         let (reader, writer) = conn.game().into_split();
         let writer = Arc::new(tokio::sync::Mutex::new(writer));
         let (packets_tx, packets) = mpsc::unbounded_channel();
         let (spawned_tx, mut spawned) = watch::channel(false);
-        let reader_task = tokio::spawn(read_loop(reader, writer.clone(), state.clone(), packets_tx, spawned_tx));
-        let mut client = TestClient {
+        let options = ReadOptions {
+            answer_keep_alives: self.answer_keep_alives,
+        };
+        let reader_task = tokio::spawn(read_loop(
+            reader,
+            writer.clone(),
+            state.clone(),
+            packets_tx,
+            spawned_tx,
+            options,
+        ));
+        let client = TestClient {
             name: forwarded.name.clone(),
             uuid: forwarded.uuid,
             writer,
@@ -339,13 +338,15 @@ fn brand() -> UnsizedByteArray {
 async fn configure(conn: &mut ClientConfig, state: &Shared) -> Result<(), ClientError> {
     loop {
         let frame = conn.read_raw().await?;
-        lock(state).config_received.push(frame.id());
+        let id = frame.id();
+        lock(state).config_received.push(id);
         let packet = frame.into_packet()?;
-        let packet = decode_packet::<ClientboundConfigPacket>(&packet).map_err(|e| ClientError::Decode {
-            id: config_ids::ALL.get(0).map_or(0, |_| 0),
-            name: "configuration packet",
-            message: e.to_string(),
-        })?;
+        let packet =
+            decode_packet::<ClientboundConfigPacket>(&packet).map_err(|e| ClientError::Decode {
+                id,
+                name: "configuration packet",
+                message: e.to_string(),
+            })?;
         match packet {
             ClientboundConfigPacket::SelectKnownPacks(_) => {
                 conn.write(ServerboundSelectKnownPacks {
@@ -357,16 +358,24 @@ async fn configure(conn: &mut ClientConfig, state: &Shared) -> Result<(), Client
                 })
                 .await?;
             }
-            ClientboundConfigPacket::KeepAlive(p) => conn.write(ConfigKeepAlive { id: p.id }).await?,
+            ClientboundConfigPacket::KeepAlive(p) => {
+                conn.write(ConfigKeepAlive { id: p.id }).await?
+            }
             ClientboundConfigPacket::Ping(p) => conn.write(ConfigPong { id: p.id }).await?,
             ClientboundConfigPacket::CookieRequest(p) => {
-                conn.write(ConfigCookieResponse { key: p.key, payload: None }).await?
+                conn.write(ConfigCookieResponse {
+                    key: p.key,
+                    payload: None,
+                })
+                .await?
             }
             ClientboundConfigPacket::FinishConfiguration(_) => {
                 conn.write(ServerboundFinishConfiguration).await?;
                 return Ok(());
             }
-            ClientboundConfigPacket::Disconnect(p) => return Err(ClientError::Disconnected(p.reason.to_string())),
+            ClientboundConfigPacket::Disconnect(p) => {
+                return Err(ClientError::Disconnected(p.reason.to_string()));
+            }
             _ => {}
         }
     }
@@ -403,6 +412,7 @@ impl TestClient {
             forwarding: None,
             timeout: DEFAULT_JOIN_TIMEOUT,
             view_distance: 8,
+            answer_keep_alives: true,
         }
     }
 
@@ -422,12 +432,17 @@ impl TestClient {
             conn.write(ServerboundStatusRequest).await?;
             match conn.read().await? {
                 ClientboundStatusPacket::StatusResponse(status) => Ok(status),
-                other => Err(ClientError::Protocol(format!("expected a status response, got {other:?}"))),
+                other => Err(ClientError::Protocol(format!(
+                    "expected a status response, got {other:?}"
+                ))),
             }
         };
         tokio::time::timeout(timeout, ping)
             .await
-            .map_err(|_| ClientError::Timeout { what: format!("status of {addr}"), timeout })?
+            .map_err(|_| ClientError::Timeout {
+                what: format!("status of {addr}"),
+                timeout,
+            })?
     }
 
     pub fn name(&self) -> &str {
@@ -465,7 +480,11 @@ impl TestClient {
 
     /// How many play packets with `id` arrived (see `meridian_wire::ids::game::clientbound`).
     pub fn count_received(&self, id: i32) -> usize {
-        lock(&self.state).received.iter().filter(|&&i| i == id).count()
+        lock(&self.state)
+            .received
+            .iter()
+            .filter(|&&i| i == id)
+            .count()
     }
 
     /// Configuration packet ids received, including any re-configuration.
@@ -512,13 +531,24 @@ impl TestClient {
     }
 
     /// Sends any play packet.
-    pub async fn send(&self, packet: impl Packet<ServerboundGamePacket>) -> Result<(), ClientError> {
+    pub async fn send(
+        &self,
+        packet: impl Packet<ServerboundGamePacket>,
+    ) -> Result<(), ClientError> {
         send(&self.writer, packet.into_variant()).await
+    }
+
+    /// Sends packet bytes (id then fields) as they are, e.g. a deliberately malformed packet.
+    pub async fn send_raw(&self, packet: &[u8]) -> Result<(), ClientError> {
+        self.writer.lock().await.send(packet).await?;
+        Ok(())
     }
 
     /// Sends an unsigned chat message.
     pub async fn send_chat(&self, message: &str) -> Result<(), ClientError> {
-        let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let timestamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
         self.send(ServerboundChat {
             message: message.to_owned(),
             timestamp,
@@ -531,7 +561,10 @@ impl TestClient {
 
     /// Sends a command, without its slash.
     pub async fn send_command(&self, command: &str) -> Result<(), ClientError> {
-        self.send(ServerboundChatCommand { command: command.to_owned() }).await
+        self.send(ServerboundChatCommand {
+            command: command.to_owned(),
+        })
+        .await
     }
 
     /// Moves to a position (one `move_player_pos`, on the ground).
@@ -539,7 +572,10 @@ impl TestClient {
         lock(&self.state).position = [x, y, z];
         self.send(ServerboundMovePlayerPos {
             pos: Vec3 { x, y, z },
-            flags: MoveFlags { on_ground: true, horizontal_collision: false },
+            flags: MoveFlags {
+                on_ground: true,
+                horizontal_collision: false,
+            },
         })
         .await
     }
@@ -549,7 +585,10 @@ impl TestClient {
         match tokio::time::timeout(timeout, self.packets.recv()).await {
             Ok(Some(result)) => result,
             Ok(None) => Err(self.closed_error()),
-            Err(_) => Err(ClientError::Timeout { what: "a packet".into(), timeout }),
+            Err(_) => Err(ClientError::Timeout {
+                what: "a packet".into(),
+                timeout,
+            }),
         }
     }
 
@@ -570,7 +609,10 @@ impl TestClient {
                     }
                 }
                 Err(ClientError::Timeout { .. }) => {
-                    return Err(ClientError::Timeout { what: what.to_owned(), timeout });
+                    return Err(ClientError::Timeout {
+                        what: what.to_owned(),
+                        timeout,
+                    });
                 }
                 Err(e) => return Err(e),
             }
@@ -584,13 +626,16 @@ impl TestClient {
         what: &str,
         mut matches: impl FnMut(&ClientboundGamePacket) -> bool,
     ) -> Result<ClientboundGamePacket, ClientError> {
-        self.expect(timeout, what, |p| matches(p).then(|| p.clone())).await
+        self.expect(timeout, what, |p| matches(p).then(|| p.clone()))
+            .await
     }
 
     /// The text of the next (non-overlay) system chat message.
     pub async fn next_system_chat(&mut self, timeout: Duration) -> Result<String, ClientError> {
         self.expect(timeout, "a system chat message", |p| match p {
-            ClientboundGamePacket::SystemChat(chat) if !chat.overlay => Some(chat.content.to_string()),
+            ClientboundGamePacket::SystemChat(chat) if !chat.overlay => {
+                Some(chat.content.to_string())
+            }
             _ => None,
         })
         .await
@@ -613,7 +658,12 @@ impl TestClient {
             match tokio::time::timeout(left, self.packets.recv()).await {
                 Ok(Some(_)) => continue,
                 Ok(None) => return Ok(self.disconnect_reason()),
-                Err(_) => return Err(ClientError::Timeout { what: "the server to close".into(), timeout }),
+                Err(_) => {
+                    return Err(ClientError::Timeout {
+                        what: "the server to close".into(),
+                        timeout,
+                    });
+                }
             }
         }
     }
@@ -633,10 +683,18 @@ impl TestClient {
     }
 }
 
-async fn send(writer: &tokio::sync::Mutex<FrameWriter>, packet: ServerboundGamePacket) -> Result<(), ClientError> {
+async fn send(
+    writer: &tokio::sync::Mutex<FrameWriter>,
+    packet: ServerboundGamePacket,
+) -> Result<(), ClientError> {
     let bytes = encode_packet(&packet)?;
     writer.lock().await.send(&bytes[..]).await?;
     Ok(())
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ReadOptions {
+    answer_keep_alives: bool,
 }
 
 /// The background reader: bookkeeping and vanilla's automatic answers, then the packet goes to
@@ -647,6 +705,7 @@ async fn read_loop(
     state: Shared,
     packets: mpsc::UnboundedSender<Result<ClientboundGamePacket, ClientError>>,
     spawned: watch::Sender<bool>,
+    options: ReadOptions,
 ) {
     let result: Result<(), ClientError> = async {
         loop {
@@ -662,7 +721,11 @@ async fn read_loop(
                 Ok(packet) => packet,
                 Err(e) => {
                     let name = meridian_wire::ids::game_name(true, id);
-                    let _ = packets.send(Err(ClientError::Decode { id, name, message: e.to_string() }));
+                    let _ = packets.send(Err(ClientError::Decode {
+                        id,
+                        name,
+                        message: e.to_string(),
+                    }));
                     continue;
                 }
             };
@@ -685,6 +748,11 @@ async fn read_loop(
             }
             if let Some(reply) = track(&state, &packet, &spawned) {
                 for r in reply {
+                    if matches!(r, ServerboundGamePacket::KeepAlive(_))
+                        && !options.answer_keep_alives
+                    {
+                        continue;
+                    }
                     send(&writer, r).await?;
                 }
             }
@@ -699,7 +767,11 @@ async fn read_loop(
 
 /// Configuration inside play (`start_configuration`): the typed connection is gone, so this
 /// speaks the configuration packets over the raw halves.
-async fn reconfigure(reader: &mut FrameReader, writer: &mut FrameWriter, state: &Shared) -> Result<(), ClientError> {
+async fn reconfigure(
+    reader: &mut FrameReader,
+    writer: &mut FrameWriter,
+    state: &Shared,
+) -> Result<(), ClientError> {
     loop {
         let frame = next_frame(reader).await?;
         lock(state).config_received.push(frame.id());
@@ -715,10 +787,14 @@ async fn reconfigure(reader: &mut FrameReader, writer: &mut FrameWriter, state: 
                 }
                 .into_variant(),
             ),
-            ClientboundConfigPacket::KeepAlive(p) => Some(ConfigKeepAlive { id: p.id }.into_variant()),
+            ClientboundConfigPacket::KeepAlive(p) => {
+                Some(ConfigKeepAlive { id: p.id }.into_variant())
+            }
             ClientboundConfigPacket::Ping(p) => Some(ConfigPong { id: p.id }.into_variant()),
             ClientboundConfigPacket::FinishConfiguration(_) => {
-                writer.send(&encode_packet(&ServerboundFinishConfiguration.into_variant())?[..]).await?;
+                writer
+                    .send(&encode_packet(&ServerboundFinishConfiguration.into_variant())?[..])
+                    .await?;
                 return Ok(());
             }
             ClientboundConfigPacket::Disconnect(p) => {
@@ -734,12 +810,20 @@ async fn reconfigure(reader: &mut FrameReader, writer: &mut FrameWriter, state: 
 }
 
 /// Updates the client's picture of the world; returns the answers vanilla would send.
-fn track(state: &Shared, packet: &ClientboundGamePacket, spawned: &watch::Sender<bool>) -> Option<Vec<ServerboundGamePacket>> {
+fn track(
+    state: &Shared,
+    packet: &ClientboundGamePacket,
+    spawned: &watch::Sender<bool>,
+) -> Option<Vec<ServerboundGamePacket>> {
     let mut s = lock(state);
     match packet {
         ClientboundGamePacket::Login(p) => s.entity_id = p.player_id.0,
-        ClientboundGamePacket::KeepAlive(p) => return Some(vec![ServerboundKeepAlive { id: p.id }.into_variant()]),
-        ClientboundGamePacket::Ping(p) => return Some(vec![ServerboundPong { id: p.id }.into_variant()]),
+        ClientboundGamePacket::KeepAlive(p) => {
+            return Some(vec![ServerboundKeepAlive { id: p.id }.into_variant()]);
+        }
+        ClientboundGamePacket::Ping(p) => {
+            return Some(vec![ServerboundPong { id: p.id }.into_variant()]);
+        }
         ClientboundGamePacket::PlayerPosition(p) => {
             let r = &p.relative;
             let c = &p.change;
@@ -749,8 +833,16 @@ fn track(state: &Shared, packet: &ClientboundGamePacket, spawned: &watch::Sender
                 rel(s.position[1], r.y, c.pos.y),
                 rel(s.position[2], r.z, c.pos.z),
             ];
-            let yaw = if r.y_rot { s.look.0 + c.look_direction.y_rot() } else { c.look_direction.y_rot() };
-            let pitch = if r.x_rot { s.look.1 + c.look_direction.x_rot() } else { c.look_direction.x_rot() };
+            let yaw = if r.y_rot {
+                s.look.0 + c.look_direction.y_rot()
+            } else {
+                c.look_direction.y_rot()
+            };
+            let pitch = if r.x_rot {
+                s.look.1 + c.look_direction.x_rot()
+            } else {
+                c.look_direction.x_rot()
+            };
             s.look = (yaw, pitch);
             let [x, y, z] = s.position;
             spawned.send_replace(true);
@@ -759,7 +851,10 @@ fn track(state: &Shared, packet: &ClientboundGamePacket, spawned: &watch::Sender
                 ServerboundMovePlayerPosRot {
                     pos: Vec3 { x, y, z },
                     look_direction: LookDirection::new(yaw, pitch),
-                    flags: MoveFlags { on_ground: false, horizontal_collision: false },
+                    flags: MoveFlags {
+                        on_ground: false,
+                        horizontal_collision: false,
+                    },
                 }
                 .into_variant(),
             ]);
@@ -771,7 +866,12 @@ fn track(state: &Shared, packet: &ClientboundGamePacket, spawned: &watch::Sender
             }
         }
         ClientboundGamePacket::ChunkBatchFinished(_) => {
-            return Some(vec![ServerboundChunkBatchReceived { desired_chunks_per_tick: 25.0 }.into_variant()]);
+            return Some(vec![
+                ServerboundChunkBatchReceived {
+                    desired_chunks_per_tick: 25.0,
+                }
+                .into_variant(),
+            ]);
         }
         ClientboundGamePacket::SetChunkCacheCenter(p) => s.chunk_center = Some((p.x, p.z)),
         ClientboundGamePacket::LevelChunkWithLight(p) => {
@@ -810,7 +910,9 @@ fn track(state: &Shared, packet: &ClientboundGamePacket, spawned: &watch::Sender
                 e.position = [p.values.pos.x, p.values.pos.y, p.values.pos.z];
             }
         }
-        ClientboundGamePacket::MoveEntityPos(p) => move_by(&mut s, p.entity_id.0, p.delta.xa, p.delta.ya, p.delta.za),
+        ClientboundGamePacket::MoveEntityPos(p) => {
+            move_by(&mut s, p.entity_id.0, p.delta.xa, p.delta.ya, p.delta.za)
+        }
         ClientboundGamePacket::MoveEntityPosRot(p) => {
             move_by(&mut s, p.entity_id.0, p.delta.xa, p.delta.ya, p.delta.za)
         }
@@ -837,11 +939,6 @@ fn move_by(s: &mut State, id: i32, xa: i16, ya: i16, za: i16) {
     }
 }
 
-/// The ids of the packets a test most often counts.
-pub mod ids {
-    pub use super::game_ids::*;
-}
-
 /// A minimal reader of the 26.1 chunk format, independent of the backend's writer.
 pub mod chunk {
     /// Lowest block of the 26.1 overworld.
@@ -855,7 +952,11 @@ pub mod chunk {
 
     impl Reader<'_> {
         fn take(&mut self, n: usize) -> Result<&[u8], String> {
-            let end = self.pos.checked_add(n).filter(|&e| e <= self.data.len()).ok_or("truncated chunk data")?;
+            let end = self
+                .pos
+                .checked_add(n)
+                .filter(|&e| e <= self.data.len())
+                .ok_or("truncated chunk data")?;
             let out = &self.data[self.pos..end];
             self.pos = end;
             Ok(out)
@@ -887,14 +988,21 @@ pub mod chunk {
     }
 
     /// One paletted container; returns the value at `index`.
-    fn container(r: &mut Reader<'_>, entries: usize, max_indirect: u8, index: usize) -> Result<u32, String> {
+    fn container(
+        r: &mut Reader<'_>,
+        entries: usize,
+        max_indirect: u8,
+        index: usize,
+    ) -> Result<u32, String> {
         let bits = r.u8()?;
         if bits == 0 {
             return r.varint();
         }
         let palette = if bits <= max_indirect {
             let len = r.varint()? as usize;
-            (0..len).map(|_| r.varint()).collect::<Result<Vec<u32>, String>>()?
+            (0..len)
+                .map(|_| r.varint())
+                .collect::<Result<Vec<u32>, String>>()?
         } else {
             Vec::new()
         };
@@ -910,7 +1018,10 @@ pub mod chunk {
         if palette.is_empty() {
             return Ok(found as u32);
         }
-        palette.get(found as usize).copied().ok_or_else(|| format!("palette index {found} out of range"))
+        palette
+            .get(found as usize)
+            .copied()
+            .ok_or_else(|| format!("palette index {found} out of range"))
     }
 
     /// The block state at local `x`, `z` (0..16) and world `y` in a column's section data.
@@ -943,7 +1054,10 @@ pub mod chunk {
             container(&mut r, 64, 3, 0)?;
         }
         if r.pos != data.len() {
-            return Err(format!("{} bytes after the last section", data.len() - r.pos));
+            return Err(format!(
+                "{} bytes after the last section",
+                data.len() - r.pos
+            ));
         }
         Ok(())
     }
@@ -961,6 +1075,9 @@ mod tests {
     #[test]
     fn offline_uuid_matches_vanilla() {
         // Known values: Java's UUID.nameUUIDFromBytes("OfflinePlayer:Notch").
-        assert_eq!(offline_uuid("Notch").to_string(), "b50ad385-829d-3141-a216-7e7d7539ba7f");
+        assert_eq!(
+            offline_uuid("Notch").to_string(),
+            "b50ad385-829d-3141-a216-7e7d7539ba7f"
+        );
     }
 }

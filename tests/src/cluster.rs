@@ -32,7 +32,12 @@ pub struct BackendSpec {
 impl BackendSpec {
     /// A backend that shares the proxy's forwarding secret.
     pub fn new(id: &str) -> Self {
-        Self { id: id.to_owned(), secret: SECRET.to_owned(), marker: None, view_distance: None }
+        Self {
+            id: id.to_owned(),
+            secret: SECRET.to_owned(),
+            marker: None,
+            view_distance: None,
+        }
     }
 
     /// The backend expects a different secret than the proxy sends.
@@ -42,7 +47,10 @@ impl BackendSpec {
     }
 
     pub fn marker(mut self, entity: &str, position: [f64; 3]) -> Self {
-        self.marker = Some(Marker { entity: entity.to_owned(), position });
+        self.marker = Some(Marker {
+            entity: entity.to_owned(),
+            position,
+        });
         self
     }
 
@@ -82,8 +90,15 @@ pub struct Cluster {
 
 impl TestCluster {
     pub fn new() -> Self {
-        let limits = [("handshake_timeout_ms", 2_000), ("login_timeout_ms", 10_000), ("health_check_interval_ms", 200)];
-        Self { limits: limits.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(), ..Self::default() }
+        let limits = [
+            ("handshake_timeout_ms", 2_000),
+            ("login_timeout_ms", 10_000),
+            ("health_check_interval_ms", 200),
+        ];
+        Self {
+            limits: limits.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            ..Self::default()
+        }
     }
 
     /// Sets one key of the proxy's `[limits]` table.
@@ -107,7 +122,7 @@ impl TestCluster {
         Self::new()
             .backend_spec(BackendSpec::new("west").marker("minecraft:pig", [-12.5, 64.0, 6.5]))
             .backend_spec(BackendSpec::new("east").marker("minecraft:cow", [12.5, 64.0, 6.5]))
-            .config("[[zones]]\nid = \"west\"\nowner = \"west\"\nmax_chunk_x = 0\n[[zones]]\nid = \"east\"\nowner = \"east\"\nmin_chunk_x = 0\n")
+            .config("[[zones.map]]\nid = \"west\"\nowner = \"west\"\nmax_chunk_x = 0\n[[zones.map]]\nid = \"east\"\nowner = \"east\"\nmin_chunk_x = 0\n")
     }
 
     /// Appends TOML to the proxy's configuration (tables only: it goes after the servers).
@@ -124,7 +139,9 @@ impl TestCluster {
         let mut backends = BTreeMap::new();
         let mut servers = String::new();
         for spec in &self.backends {
-            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind backend");
+            let listener = TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind backend");
             let addr = listener.local_addr().expect("backend address");
             let mut config = BackendConfig::new(&spec.id, spec.secret.as_str());
             config.marker = spec.marker.clone();
@@ -140,10 +157,25 @@ impl TestCluster {
                     tracing::warn!("backend stopped: {e}");
                 }
             });
-            servers.push_str(&format!("[[servers]]\nid = \"{}\"\naddress = \"{addr}\"\n", spec.id));
-            backends.insert(spec.id.clone(), RunningBackend { addr, handle, shutdown: token, task });
+            servers.push_str(&format!(
+                "[[servers]]\nid = \"{}\"\naddress = \"{addr}\"\n",
+                spec.id
+            ));
+            backends.insert(
+                spec.id.clone(),
+                RunningBackend {
+                    addr,
+                    handle,
+                    shutdown: token,
+                    task,
+                },
+            );
         }
-        let limits: String = self.limits.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
+        let limits: String = self
+            .limits
+            .iter()
+            .map(|(k, v)| format!("{k} = {v}\n"))
+            .collect();
         let text = format!(
             "compression_threshold = 256\n{servers}[forwarding]\nsecret = \"{SECRET}\"\n[admin]\ntoken = \"{ADMIN_TOKEN}\"\n[limits]\n{limits}{}",
             self.extra_config
@@ -161,7 +193,14 @@ impl TestCluster {
                 tracing::warn!("proxy stopped: {e}");
             }
         });
-        Cluster { proxy_addr, admin_addr, state, backends, shutdown, proxy_task: Some(proxy_task) }
+        Cluster {
+            proxy_addr,
+            admin_addr,
+            state,
+            backends,
+            shutdown,
+            proxy_task: Some(proxy_task),
+        }
     }
 }
 
@@ -182,12 +221,17 @@ impl Cluster {
     }
 
     pub fn backend(&self, id: &str) -> &RunningBackend {
-        self.backends.get(id).unwrap_or_else(|| panic!("no backend {id}"))
+        self.backends
+            .get(id)
+            .unwrap_or_else(|| panic!("no backend {id}"))
     }
 
     /// Stops a backend and waits until it has closed its connections.
     pub async fn stop_backend(&mut self, id: &str) {
-        let backend = self.backends.remove(id).unwrap_or_else(|| panic!("no backend {id}"));
+        let backend = self
+            .backends
+            .remove(id)
+            .unwrap_or_else(|| panic!("no backend {id}"));
         backend.shutdown.cancel();
         let _ = backend.task.await;
     }
@@ -209,7 +253,8 @@ impl Cluster {
 
     /// GETs `/metrics` as text.
     pub async fn metrics(&self) -> String {
-        let (status, body) = crate::http::request(self.admin_addr, "GET", "/metrics", None, None).await;
+        let (status, body) =
+            crate::http::request(self.admin_addr, "GET", "/metrics", None, None).await;
         assert_eq!(status, 200, "GET /metrics: {body}");
         body
     }

@@ -47,7 +47,13 @@ impl Bot {
             .expect("node must be installed to run the mineflayer tests");
         let stdin = child.stdin.take().expect("piped stdin");
         let stdout = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
-        Bot { name: name.to_owned(), child, stdin, stdout, events: Vec::new() }
+        Bot {
+            name: name.to_owned(),
+            child,
+            stdin,
+            stdout,
+            events: Vec::new(),
+        }
     }
 
     /// Waits for the next event matching `pred` (earlier matching events already seen are skipped
@@ -56,7 +62,10 @@ impl Bot {
         let deadline = Instant::now() + within;
         loop {
             match timeout_at(deadline, self.stdout.next_line()).await {
-                Err(_) => panic!("{}: timed out after {within:?}; events: {:#?}", self.name, self.events),
+                Err(_) => panic!(
+                    "{}: timed out after {within:?}; events: {:#?}",
+                    self.name, self.events
+                ),
                 Ok(Err(e)) => panic!("{}: reading bot output: {e}", self.name),
                 Ok(Ok(None)) => panic!("{}: bot exited; events: {:#?}", self.name, self.events),
                 Ok(Ok(Some(line))) => {
@@ -75,9 +84,15 @@ impl Bot {
     /// Waits until the bot has spawned; panics if it is kicked first.
     pub async fn spawned(&mut self, within: Duration) -> Value {
         let event = self
-            .wait_for(within, |e| matches!(e["event"].as_str(), Some("spawn" | "kicked" | "end")))
+            .wait_for(within, |e| {
+                matches!(e["event"].as_str(), Some("spawn" | "kicked" | "end"))
+            })
             .await;
-        assert_eq!(event["event"], "spawn", "{}: did not spawn: {event}", self.name);
+        assert_eq!(
+            event["event"], "spawn",
+            "{}: did not spawn: {event}",
+            self.name
+        );
         event
     }
 
@@ -88,7 +103,11 @@ impl Bot {
 
     /// Waits for the next chat line that satisfies `pred`.
     pub async fn chat_line(&mut self, within: Duration, pred: impl Fn(&str) -> bool) -> String {
-        let event = self.wait_for(within, |e| e["event"] == "chat" && e["text"].as_str().is_some_and(&pred)).await;
+        let event = self
+            .wait_for(within, |e| {
+                e["event"] == "chat" && e["text"].as_str().is_some_and(&pred)
+            })
+            .await;
         event["text"].as_str().unwrap_or_default().to_owned()
     }
 
@@ -101,21 +120,28 @@ impl Bot {
 
     /// The name of the block at a position, as the bot's world sees it (`None`: not loaded).
     pub async fn block(&mut self, within: Duration, [x, y, z]: [i32; 3]) -> Option<String> {
-        self.send(json!({ "cmd": "block", "x": x, "y": y, "z": z })).await;
+        self.send(json!({ "cmd": "block", "x": x, "y": y, "z": z }))
+            .await;
         let event = self.wait_for(within, |e| e["event"] == "block").await;
         event["name"].as_str().map(str::to_owned)
     }
 
     /// Events seen so far that are packets of this name.
     pub fn packets(&self, name: &str) -> Vec<&Value> {
-        self.events.iter().filter(|e| e["event"] == "packet" && e["name"] == name).collect()
+        self.events
+            .iter()
+            .filter(|e| e["event"] == "packet" && e["name"] == name)
+            .collect()
     }
 
     /// Sends a raw command object.
     pub async fn send(&mut self, command: Value) {
         let mut line = command.to_string();
         line.push('\n');
-        self.stdin.write_all(line.as_bytes()).await.expect("write to bot");
+        self.stdin
+            .write_all(line.as_bytes())
+            .await
+            .expect("write to bot");
         self.stdin.flush().await.expect("flush to bot");
     }
 

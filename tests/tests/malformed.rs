@@ -51,7 +51,11 @@ async fn malformed_frames_end_only_their_own_connection() {
         bystander.spawned(WAIT).await;
 
         // An oversized length: 2^21, one more than a three-byte VarInt holds.
-        expect_closed(TcpStream::connect(addr).await.unwrap(), &[0x80, 0x80, 0x80, 0x01]).await;
+        expect_closed(
+            TcpStream::connect(addr).await.unwrap(),
+            &[0x80, 0x80, 0x80, 0x01],
+        )
+        .await;
         // A VarInt that never ends.
         expect_closed(TcpStream::connect(addr).await.unwrap(), &[0xff; 8]).await;
         // An empty frame.
@@ -74,14 +78,23 @@ async fn malformed_frames_end_only_their_own_connection() {
         .await
         .unwrap();
         let mut conn = conn.login();
-        conn.write(ServerboundHello { name: "Mallory".into(), profile_id: uuid::Uuid::nil() }).await.unwrap();
+        conn.write(ServerboundHello {
+            name: "Mallory".into(),
+            profile_id: uuid::Uuid::nil(),
+        })
+        .await
+        .unwrap();
         match conn.read().await.unwrap() {
             ClientboundLoginPacket::LoginCompression(p) => assert_eq!(p.compression_threshold, 256),
             other => panic!("expected compression, got {other:?}"),
         }
         // Claims 100 MB uncompressed; written below the codec, which would refuse to frame it.
         let (mut reader, mut writer) = conn.into_split();
-        writer.get_mut().write_all(&[0x06, 0x80, 0xc2, 0xd7, 0x2f, 0x01, 0x00]).await.unwrap();
+        writer
+            .get_mut()
+            .write_all(&[0x06, 0x80, 0xc2, 0xd7, 0x2f, 0x01, 0x00])
+            .await
+            .unwrap();
         let closed = tokio::time::timeout(WAIT, async {
             loop {
                 if meridian_wire::conn::next_frame(&mut reader).await.is_err() {
@@ -90,13 +103,19 @@ async fn malformed_frames_end_only_their_own_connection() {
             }
         })
         .await;
-        assert!(closed.is_ok(), "the proxy must close a connection with a bogus compressed length");
+        assert!(
+            closed.is_ok(),
+            "the proxy must close a connection with a bogus compressed length"
+        );
 
         // The bystander never noticed.
         bystander.chat("/whereami").await;
         bystander.chat_line(WAIT, |t| t == "server=west").await;
         let metrics = cluster.metrics().await;
-        assert!(metrics.contains("meridian_errors_total{kind=\"client_frame\"}"), "{metrics}");
+        assert!(
+            metrics.contains("meridian_errors_total{kind=\"client_frame\"}"),
+            "{metrics}"
+        );
         bystander.quit().await;
     });
 }
@@ -132,6 +151,11 @@ async fn connections_over_the_limit_are_closed_at_once() {
         };
         assert!(metrics.contains("meridian_connections_active 2"));
         expect_closed(TcpStream::connect(addr).await.unwrap(), &[]).await;
-        assert!(cluster.metrics().await.contains("meridian_connections_refused_total 1"));
+        assert!(
+            cluster
+                .metrics()
+                .await
+                .contains("meridian_connections_refused_total 1")
+        );
     });
 }

@@ -22,7 +22,9 @@ async fn status_ping_is_answered_by_the_proxy_even_with_every_backend_down() {
     within!(30, async {
         let mut cluster = TestCluster::new().backend("west").run().await;
         cluster.stop_backend("west").await;
-        let mut conn = ClientHandshake::connect(cluster.proxy_addr()).await.unwrap();
+        let mut conn = ClientHandshake::connect(cluster.proxy_addr())
+            .await
+            .unwrap();
         conn.write(ServerboundIntention {
             protocol_version: PROTOCOL_VERSION,
             hostname: "localhost".into(),
@@ -40,7 +42,9 @@ async fn status_ping_is_answered_by_the_proxy_even_with_every_backend_down() {
         assert_eq!(status.players.online, 0);
         assert_eq!(status.players.max, 100);
         assert_eq!(status.description.to_string(), "A Meridian server");
-        conn.write(ServerboundPingRequest { time: 42 }).await.unwrap();
+        conn.write(ServerboundPingRequest { time: 42 })
+            .await
+            .unwrap();
         let ClientboundStatusPacket::PongResponse(pong) = conn.read().await.unwrap() else {
             panic!("expected a pong");
         };
@@ -54,26 +58,48 @@ async fn a_real_client_joins_sees_the_world_and_talks_to_west() {
         let cluster = TestCluster::demo().run().await;
         let mut alice = Bot::join(cluster.proxy_addr(), "Alice").await;
         let spawn = alice.spawned(WAIT).await;
-        assert_eq!(spawn["y"].as_f64(), Some(64.0), "players stand on the ground at y=64: {spawn}");
-        assert_eq!(alice.block(WAIT, [-9, 63, 0]).await.as_deref(), Some("grass_block"));
+        assert_eq!(
+            spawn["y"].as_f64(),
+            Some(64.0),
+            "players stand on the ground at y=64: {spawn}"
+        );
+        assert_eq!(
+            alice.block(WAIT, [-9, 63, 0]).await.as_deref(),
+            Some("grass_block")
+        );
 
         // /whereami is answered by west, exactly once: the `hello` sent after it is a sentinel,
         // since the backend answers in order on one stream.
         alice.chat("/whereami").await;
         alice.chat("hello").await;
-        alice.chat_line(WAIT, |t| t == "<Alice>: hello").await;
-        let lines: Vec<&str> = alice.events.iter().filter(|e| e["event"] == "chat").filter_map(|e| e["text"].as_str()).collect();
-        assert_eq!(lines.iter().filter(|t| **t == "server=west").count(), 1, "{lines:?}");
+        alice.chat_line(WAIT, |t| t == "Alice: hello").await;
+        let lines: Vec<&str> = alice
+            .events
+            .iter()
+            .filter(|e| e["event"] == "chat")
+            .filter_map(|e| e["text"].as_str())
+            .collect();
+        assert_eq!(
+            lines.iter().filter(|t| **t == "server=west").count(),
+            1,
+            "{lines:?}"
+        );
         // And `hello` once: a second copy would arrive before the next answer.
         alice.chat("/whereami").await;
         alice.chat_line(WAIT, |t| t.starts_with("server=")).await;
-        let hellos = alice.events.iter().filter(|e| e["event"] == "chat" && e["text"] == "<Alice>: hello").count();
+        let hellos = alice
+            .events
+            .iter()
+            .filter(|e| e["event"] == "chat" && e["text"] == "Alice: hello")
+            .count();
         assert_eq!(hellos, 1);
 
         // West's pig is there.
         let entities = alice.entities(WAIT).await;
         assert!(
-            entities.iter().any(|e| e["name"] == "pig" && (e["x"].as_f64().unwrap() + 12.5).abs() < 0.01),
+            entities
+                .iter()
+                .any(|e| e["name"] == "pig" && (e["x"].as_f64().unwrap() + 12.5).abs() < 0.01),
             "west's pig must be visible: {entities:?}"
         );
 
@@ -85,11 +111,20 @@ async fn a_real_client_joins_sees_the_world_and_talks_to_west() {
         assert_eq!(alice_view["dummies"], serde_json::json!([]));
         assert!(alice_view["uuid"].as_str().is_some_and(|u| u.len() == 36));
         let servers = cluster.admin_get("/api/servers").await;
-        let west = servers.as_array().unwrap().iter().find(|s| s["id"] == "west").unwrap().clone();
+        let west = servers
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == "west")
+            .unwrap()
+            .clone();
         assert_eq!(west["players"], 1);
         let metrics = cluster.metrics().await;
         assert!(metrics.contains("meridian_players_online 1"), "{metrics}");
-        assert!(metrics.contains("meridian_packets_total{direction=\"clientbound\"}"), "{metrics}");
+        assert!(
+            metrics.contains("meridian_packets_total{direction=\"clientbound\"}"),
+            "{metrics}"
+        );
         alice.quit().await;
     });
 }
@@ -97,11 +132,17 @@ async fn a_real_client_joins_sees_the_world_and_talks_to_west() {
 #[tokio::test]
 async fn a_backend_with_another_secret_refuses_the_player_clearly() {
     within!(60, async {
-        let cluster = TestCluster::new().backend_spec(BackendSpec::new("west").secret("not-the-proxy-secret")).run().await;
+        let cluster = TestCluster::new()
+            .backend_spec(BackendSpec::new("west").secret("not-the-proxy-secret"))
+            .run()
+            .await;
         let mut bob = Bot::join(cluster.proxy_addr(), "Bob").await;
         let kicked = bob.wait_for(WAIT, |e| e["event"] == "kicked").await;
         let reason = kicked["reason"].as_str().unwrap();
-        assert!(reason.contains("west"), "the kick names the server: {reason}");
+        assert!(
+            reason.contains("west"),
+            "the kick names the server: {reason}"
+        );
         assert!(reason.contains("secret"), "the kick says why: {reason}");
     });
 }
@@ -113,7 +154,13 @@ async fn a_backend_that_is_down_gets_a_clear_kick_not_a_hang() {
         cluster.stop_backend("west").await;
         let mut carol = Bot::join(cluster.proxy_addr(), "Carol").await;
         let kicked = carol.wait_for(WAIT, |e| e["event"] == "kicked").await;
-        assert!(kicked["reason"].as_str().unwrap().contains("Could not connect to west"), "{kicked}");
+        assert!(
+            kicked["reason"]
+                .as_str()
+                .unwrap()
+                .contains("Could not connect to west"),
+            "{kicked}"
+        );
     });
 }
 
@@ -125,7 +172,10 @@ async fn stopping_the_backend_under_a_player_kicks_with_the_server_name() {
         dave.spawned(WAIT).await;
         cluster.stop_backend("west").await;
         let kicked = dave.wait_for(WAIT, |e| e["event"] == "kicked").await;
-        assert!(kicked["reason"].as_str().unwrap().contains("west"), "{kicked}");
+        assert!(
+            kicked["reason"].as_str().unwrap().contains("west"),
+            "{kicked}"
+        );
         // The player is gone from the proxy's state.
         let players = loop {
             let players = cluster.admin_get("/api/players").await;
@@ -147,15 +197,33 @@ async fn admin_changes_need_the_bearer_token() {
         let admin = cluster.admin_addr();
         let (status, _) = http::request(admin, "POST", "/api/players/Erin/kick", None, None).await;
         assert_eq!(status, 401);
-        let (status, _) = http::request(admin, "POST", "/api/players/Erin/kick", Some("wrong"), None).await;
+        let (status, _) =
+            http::request(admin, "POST", "/api/players/Erin/kick", Some("wrong"), None).await;
         assert_eq!(status, 401);
-        let (status, _) = http::request(admin, "POST", "/api/players/Nobody/kick", Some(ADMIN_TOKEN), None).await;
+        let (status, _) = http::request(
+            admin,
+            "POST",
+            "/api/players/Nobody/kick",
+            Some(ADMIN_TOKEN),
+            None,
+        )
+        .await;
         assert_eq!(status, 404);
         let body = r#"{"reason": "Testing kicks"}"#;
-        let (status, _) = http::request(admin, "POST", "/api/players/Erin/kick", Some(ADMIN_TOKEN), Some(body)).await;
+        let (status, _) = http::request(
+            admin,
+            "POST",
+            "/api/players/Erin/kick",
+            Some(ADMIN_TOKEN),
+            Some(body),
+        )
+        .await;
         assert_eq!(status, 202);
         let kicked = erin.wait_for(WAIT, |e| e["event"] == "kicked").await;
-        assert!(kicked["reason"].as_str().unwrap().contains("Testing kicks"), "{kicked}");
+        assert!(
+            kicked["reason"].as_str().unwrap().contains("Testing kicks"),
+            "{kicked}"
+        );
     });
 }
 
@@ -167,7 +235,13 @@ async fn a_second_login_with_the_same_name_is_refused() {
         first.spawned(WAIT).await;
         let mut second = Bot::join(cluster.proxy_addr(), "Frank").await;
         let kicked = second.wait_for(WAIT, |e| e["event"] == "kicked").await;
-        assert!(kicked["reason"].as_str().unwrap().contains("already connected"), "{kicked}");
+        assert!(
+            kicked["reason"]
+                .as_str()
+                .unwrap()
+                .contains("already connected"),
+            "{kicked}"
+        );
         // The first is untouched.
         first.chat("/whereami").await;
         first.chat_line(WAIT, |t| t == "server=west").await;
@@ -182,6 +256,9 @@ async fn shutting_the_proxy_down_tells_players() {
         gina.spawned(WAIT).await;
         cluster.stop_proxy().await;
         let kicked = gina.wait_for(WAIT, |e| e["event"] == "kicked").await;
-        assert!(kicked["reason"].as_str().unwrap().contains("shutting down"), "{kicked}");
+        assert!(
+            kicked["reason"].as_str().unwrap().contains("shutting down"),
+            "{kicked}"
+        );
     });
 }

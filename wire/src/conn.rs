@@ -83,6 +83,31 @@ pub async fn next_frame(reader: &mut FrameReader) -> Result<RawFrame, ConnError>
     }
 }
 
+/// Closes a connection so that what was written last (a disconnect message) reaches the peer.
+///
+/// Dropping a socket whose receive buffer still holds unread bytes makes the kernel send a reset,
+/// and a reset can destroy data the peer has not read yet: the peer would see "connection reset"
+/// instead of our kick message. So: flush, send FIN, then read and discard until the peer closes
+/// too, or `linger` runs out.
+pub async fn close_gracefully(
+    reader: &mut FrameReader,
+    writer: &mut FrameWriter,
+    linger: std::time::Duration,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = tokio::time::timeout(linger, async {
+        let _ = SinkExt::<&[u8]>::flush(writer).await;
+        let _ = writer.get_mut().shutdown().await;
+        let mut sink = [0u8; 4096];
+        while let Ok(n) = reader.get_mut().read(&mut sink).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
 /// A connection that reads `R` packets and writes `W` packets.
 pub struct Conn<R, W> {
     reader: FrameReader,
@@ -176,13 +201,24 @@ impl<R, W> Conn<R, W> {
         self.reader.decoder_mut().set_max_frame_len(max);
     }
 
+    /// Closes gracefully; see [`close_gracefully`].
+    pub async fn close(self, linger: std::time::Duration) {
+        let (mut reader, mut writer) = self.into_split();
+        close_gracefully(&mut reader, &mut writer, linger).await;
+    }
+
     /// The two raw halves, for forwarding frames in play.
     pub fn into_split(self) -> (FrameReader, FrameWriter) {
         (self.reader, self.writer)
     }
 
     fn transition<R2, W2>(self) -> Conn<R2, W2> {
-        Conn { reader: self.reader, writer: self.writer, peer: self.peer, _state: PhantomData }
+        Conn {
+            reader: self.reader,
+            writer: self.writer,
+            peer: self.peer,
+            _state: PhantomData,
+        }
     }
 }
 

@@ -45,7 +45,9 @@ pub struct Property {
 /// Why forwarded data was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ForwardingError {
-    #[error("no forwarding data: the connection did not come through a proxy with modern forwarding")]
+    #[error(
+        "no forwarding data: the connection did not come through a proxy with modern forwarding"
+    )]
     Missing,
     #[error("forwarding signature does not match: the proxy's forwarding secret differs")]
     BadSignature,
@@ -114,7 +116,9 @@ pub fn verify(secret: &[u8], answer: &[u8]) -> Result<ForwardedPlayer, Forwardin
     let uuid = Uuid::from_u128(buf.get_u128());
     let name = get_string(&mut buf)?;
     if name.is_empty() || name.len() > 16 {
-        return Err(ForwardingError::Malformed("player name must be 1 to 16 bytes"));
+        return Err(ForwardingError::Malformed(
+            "player name must be 1 to 16 bytes",
+        ));
     }
     let count = get_varint(&mut buf)?;
     if !(0..=MAX_PROPERTIES as i32).contains(&count) {
@@ -127,10 +131,23 @@ pub fn verify(secret: &[u8], answer: &[u8]) -> Result<ForwardedPlayer, Forwardin
         if !buf.has_remaining() {
             return Err(ForwardingError::Malformed("truncated property"));
         }
-        let signature = if buf.get_u8() != 0 { Some(get_string(&mut buf)?) } else { None };
-        properties.push(Property { name, value, signature });
+        let signature = if buf.get_u8() != 0 {
+            Some(get_string(&mut buf)?)
+        } else {
+            None
+        };
+        properties.push(Property {
+            name,
+            value,
+            signature,
+        });
     }
-    Ok(ForwardedPlayer { address, uuid, name, properties })
+    Ok(ForwardedPlayer {
+        address,
+        uuid,
+        name,
+        properties,
+    })
 }
 
 fn mac(secret: &[u8]) -> Hmac<Sha256> {
@@ -155,7 +172,8 @@ fn get_string(buf: &mut &[u8]) -> Result<String, ForwardingError> {
         return Err(ForwardingError::Malformed("bad string length"));
     }
     let (s, rest) = buf.split_at(len as usize);
-    let s = std::str::from_utf8(s).map_err(|_| ForwardingError::Malformed("string is not UTF-8"))?;
+    let s =
+        std::str::from_utf8(s).map_err(|_| ForwardingError::Malformed("string is not UTF-8"))?;
     *buf = rest;
     Ok(s.to_owned())
 }
@@ -186,7 +204,10 @@ mod tests {
     #[test]
     fn wrong_secret_is_refused() {
         let answer = encode(b"secret", MODERN_DEFAULT, &player());
-        assert_eq!(verify(b"other", &answer), Err(ForwardingError::BadSignature));
+        assert_eq!(
+            verify(b"other", &answer),
+            Err(ForwardingError::BadSignature)
+        );
     }
 
     #[test]
@@ -194,7 +215,10 @@ mod tests {
         let mut answer = encode(b"secret", MODERN_DEFAULT, &player());
         let last = answer.len() - 1;
         answer[last] ^= 1;
-        assert_eq!(verify(b"secret", &answer), Err(ForwardingError::BadSignature));
+        assert_eq!(
+            verify(b"secret", &answer),
+            Err(ForwardingError::BadSignature)
+        );
     }
 
     #[test]

@@ -31,7 +31,9 @@ pub enum FrameError {
     Empty,
     #[error("malformed compressed length: {0}")]
     BadDataLength(VarIntError),
-    #[error("compressed packet claims {claimed} bytes, below the compression threshold {threshold}")]
+    #[error(
+        "compressed packet claims {claimed} bytes, below the compression threshold {threshold}"
+    )]
     BelowThreshold { claimed: usize, threshold: u32 },
     #[error("compressed packet claims {claimed} bytes, above the limit of {max}")]
     InflatedTooLarge { claimed: usize, max: usize },
@@ -69,7 +71,12 @@ impl RawFrame {
         let mut head = [0; HEAD_LEN];
         head[..head_len].copy_from_slice(&packet[..head_len]);
         let (id, _) = read_varint(&packet).map_err(FrameError::BadPacketId)?;
-        Ok(Self { id, head, head_len: head_len as u8, body: Body::Plain(packet) })
+        Ok(Self {
+            id,
+            head,
+            head_len: head_len as u8,
+            body: Body::Plain(packet),
+        })
     }
 
     /// The packet id.
@@ -104,7 +111,9 @@ impl RawFrame {
     pub fn into_packet(self) -> Result<BytesMut, FrameError> {
         match self.body {
             Body::Plain(packet) => Ok(packet),
-            Body::Compressed { len, deflated } => inflate(&mut Decompress::new(true), &deflated, len),
+            Body::Compressed { len, deflated } => {
+                inflate(&mut Decompress::new(true), &deflated, len)
+            }
         }
     }
 }
@@ -119,8 +128,15 @@ fn inflate(inflater: &mut Decompress, deflated: &[u8], len: usize) -> Result<Byt
     let produced = inflater.total_out() as usize;
     if status != Status::StreamEnd || produced != len {
         // Either the stream is longer than claimed (output full) or shorter (ended early).
-        let actual = if status == Status::StreamEnd { produced } else { produced + 1 };
-        return Err(FrameError::LengthMismatch { claimed: len, actual });
+        let actual = if status == Status::StreamEnd {
+            produced
+        } else {
+            produced + 1
+        };
+        return Err(FrameError::LengthMismatch {
+            claimed: len,
+            actual,
+        });
     }
     Ok(out)
 }
@@ -139,7 +155,10 @@ fn inflate_head(
         .map_err(|e| FrameError::Corrupt(e.to_string()))?;
     let got = inflater.total_out() as usize;
     if got < want {
-        return Err(FrameError::LengthMismatch { claimed: len, actual: got });
+        return Err(FrameError::LengthMismatch {
+            claimed: len,
+            actual: got,
+        });
     }
     Ok((head, want))
 }
@@ -251,7 +270,11 @@ impl FrameCodec {
             let consumed = self.deflater.total_in() as usize;
             let status = self
                 .deflater
-                .compress_vec(&packet[consumed..], &mut self.scratch, FlushCompress::Finish)
+                .compress_vec(
+                    &packet[consumed..],
+                    &mut self.scratch,
+                    FlushCompress::Finish,
+                )
                 .map_err(|e| FrameError::Corrupt(e.to_string()))?;
             if status == Status::StreamEnd {
                 return Ok(());
@@ -263,7 +286,10 @@ impl FrameCodec {
 
 fn check_len(len: usize) -> Result<(), FrameError> {
     if len > MAX_FRAME_LEN {
-        return Err(FrameError::Oversized { len, max: MAX_FRAME_LEN });
+        return Err(FrameError::Oversized {
+            len,
+            max: MAX_FRAME_LEN,
+        });
     }
     Ok(())
 }
@@ -279,7 +305,10 @@ impl Decoder for FrameCodec {
             Err(e) => return Err(FrameError::BadLength(e)),
         };
         if len < 0 || len as usize > self.max_frame_len {
-            return Err(FrameError::Oversized { len: len as u32 as usize, max: self.max_frame_len });
+            return Err(FrameError::Oversized {
+                len: len as u32 as usize,
+                max: self.max_frame_len,
+            });
         }
         let len = len as usize;
         if len == 0 {
@@ -305,7 +334,10 @@ impl Decoder for FrameCodec {
         }
         let claimed = data_len as u32 as usize;
         if data_len < 0 || claimed > MAX_UNCOMPRESSED_LEN {
-            return Err(FrameError::InflatedTooLarge { claimed, max: MAX_UNCOMPRESSED_LEN });
+            return Err(FrameError::InflatedTooLarge {
+                claimed,
+                max: MAX_UNCOMPRESSED_LEN,
+            });
         }
         if claimed < threshold as usize {
             return Err(FrameError::BelowThreshold { claimed, threshold });
@@ -316,7 +348,10 @@ impl Decoder for FrameCodec {
             id,
             head,
             head_len: head_len as u8,
-            body: Body::Compressed { len: claimed, deflated: frame },
+            body: Body::Compressed {
+                len: claimed,
+                deflated: frame,
+            },
         }))
     }
 
@@ -393,7 +428,10 @@ mod tests {
         let mut packet = vec![0x27];
         packet.extend((0..5000u32).map(|i| (i % 7) as u8));
         let mut wire = encode(&mut codec, &packet);
-        assert!(wire.len() < packet.len() / 4, "compressible data must shrink");
+        assert!(
+            wire.len() < packet.len() / 4,
+            "compressible data must shrink"
+        );
         let frame = codec.decode(&mut wire).unwrap().unwrap();
         assert!(frame.is_compressed());
         assert_eq!(frame.id(), 0x27);
@@ -430,17 +468,26 @@ mod tests {
         let mut codec = FrameCodec::new();
         // 2_097_152: one more than a three-byte VarInt holds.
         let mut wire = BytesMut::from(&[0x80, 0x80, 0x80, 0x01][..]);
-        assert!(matches!(codec.decode(&mut wire), Err(FrameError::Oversized { .. })));
+        assert!(matches!(
+            codec.decode(&mut wire),
+            Err(FrameError::Oversized { .. })
+        ));
         let mut small = FrameCodec::new().with_max_frame_len(100);
         let mut wire = BytesMut::from(&[0xe5, 0x00][..]);
-        assert!(matches!(small.decode(&mut wire), Err(FrameError::Oversized { len: 101, .. })));
+        assert!(matches!(
+            small.decode(&mut wire),
+            Err(FrameError::Oversized { len: 101, .. })
+        ));
     }
 
     #[test]
     fn malformed_lengths_are_errors() {
         let mut codec = FrameCodec::new();
         let mut wire = BytesMut::from(&[0xff, 0xff, 0xff, 0xff, 0xff, 0x01][..]);
-        assert!(matches!(codec.decode(&mut wire), Err(FrameError::BadLength(VarIntError::TooLong))));
+        assert!(matches!(
+            codec.decode(&mut wire),
+            Err(FrameError::BadLength(VarIntError::TooLong))
+        ));
         let mut wire = BytesMut::from(&[0x00][..]);
         assert!(matches!(codec.decode(&mut wire), Err(FrameError::Empty)));
     }
@@ -451,10 +498,16 @@ mod tests {
         codec.set_compression(Some(64));
         // Claims 10 bytes: below the threshold.
         let mut wire = BytesMut::from(&[3, 10, 0x78, 0x9c][..]);
-        assert!(matches!(codec.decode(&mut wire), Err(FrameError::BelowThreshold { .. })));
+        assert!(matches!(
+            codec.decode(&mut wire),
+            Err(FrameError::BelowThreshold { .. })
+        ));
         // Claims 100 MB.
         let mut wire = BytesMut::from(&[5, 0x80, 0xc2, 0xd7, 0x2f, 0][..]);
-        assert!(matches!(codec.decode(&mut wire), Err(FrameError::InflatedTooLarge { .. })));
+        assert!(matches!(
+            codec.decode(&mut wire),
+            Err(FrameError::InflatedTooLarge { .. })
+        ));
         // Claims 100 bytes of garbage zlib.
         let mut wire = BytesMut::from(&[4, 100, 1, 2, 3][..]);
         assert!(codec.decode(&mut wire).is_err());
@@ -472,6 +525,9 @@ mod tests {
         assert_eq!(&forged[1..3], &[0xc8, 0x01]);
         forged[1] = 0x96;
         let frame = codec.decode(&mut forged).unwrap().unwrap();
-        assert!(matches!(frame.into_packet(), Err(FrameError::LengthMismatch { .. })));
+        assert!(matches!(
+            frame.into_packet(),
+            Err(FrameError::LengthMismatch { .. })
+        ));
     }
 }

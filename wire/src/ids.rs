@@ -521,8 +521,15 @@ pub mod config {
 
 /// The name of a play-state packet id, for logs.
 pub fn game_name(clientbound: bool, id: i32) -> &'static str {
-    let table = if clientbound { game::clientbound::ALL } else { game::serverbound::ALL };
-    usize::try_from(id).ok().and_then(|i| table.get(i)).map_or("unknown", |(_, name)| name)
+    let table = if clientbound {
+        game::clientbound::ALL
+    } else {
+        game::serverbound::ALL
+    };
+    usize::try_from(id)
+        .ok()
+        .and_then(|i| table.get(i))
+        .map_or("unknown", |(_, name)| name)
 }
 
 #[cfg(test)]
@@ -556,7 +563,10 @@ mod tests {
             let azalea = name_of::<P>(id);
             // azalea names packets either `name` or `ClientboundName`; compare loosely.
             let norm = |s: &str| s.replace('_', "").to_lowercase();
-            assert!(norm(&azalea).ends_with(&norm(name)), "id {id:#x}: table says {name}, azalea says {azalea}");
+            assert!(
+                norm(&azalea).ends_with(&norm(name)),
+                "id {id:#x}: table says {name}, azalea says {azalea}"
+            );
         }
         assert!(name_of_unknown::<P>(table.len() as i32));
     }

@@ -62,7 +62,18 @@ mod tests {
 
     #[test]
     fn round_trips_edge_values() {
-        for value in [0, 1, 127, 128, 255, 2_097_151, 2_097_152, i32::MAX, -1, i32::MIN] {
+        for value in [
+            0,
+            1,
+            127,
+            128,
+            255,
+            2_097_151,
+            2_097_152,
+            i32::MAX,
+            -1,
+            i32::MIN,
+        ] {
             let mut buf = Vec::new();
             write_varint(&mut buf, value);
             assert_eq!(buf.len(), varint_len(value), "length of {value}");

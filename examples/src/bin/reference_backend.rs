@@ -12,7 +12,10 @@ const EXIT_CONFIG: u8 = 64;
 const SECRET_ENV: &str = "MERIDIAN_FORWARDING_SECRET";
 
 #[derive(Debug, Parser)]
-#[command(version, about = "A small Minecraft 26.1 server behind the Meridian proxy")]
+#[command(
+    version,
+    about = "A small Minecraft 26.1 server behind the Meridian proxy"
+)]
 struct Args {
     /// TOML configuration (see reference-backend.example.toml).
     #[arg(long)]

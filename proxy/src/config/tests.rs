@@ -22,7 +22,9 @@ fn every_example_config_parses_and_validates() {
             let mut config = Config::parse(&std::fs::read_to_string(&path).unwrap())
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             config.resolve_secrets(no_env, Some(dir)).unwrap();
-            config.validate().unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            config
+                .validate()
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             seen += 1;
         }
     }
@@ -50,8 +52,25 @@ fn secrets_are_masked_in_debug() {
     let mut config = Config::parse(MINIMAL).unwrap();
     config.admin.token = Secret::new("tok3n");
     let debug = format!("{config:?}");
-    assert!(!debug.contains("s3cret") && !debug.contains("tok3n"), "{debug}");
+    assert!(
+        !debug.contains("s3cret") && !debug.contains("tok3n"),
+        "{debug}"
+    );
     assert!(debug.contains("***"));
+}
+
+#[test]
+fn zone_store_url_is_masked() {
+    let config = Config::parse(&format!(
+        "{MINIMAL}\n[zones]\nstore = \"postgres://u:pw@db/meridian\"\n"
+    ))
+    .unwrap();
+    assert!(matches!(config.zones.store, ZoneStore::Postgres(_)));
+    assert!(!format!("{config:?}").contains("pw@db"));
+    assert_eq!(
+        Config::parse(MINIMAL).unwrap().zones.store,
+        ZoneStore::Static
+    );
 }
 
 #[test]
@@ -75,7 +94,9 @@ fn environment_overrides_secrets() {
 fn secret_file_is_read_relative_to_the_config() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("fwd.secret"), "  filesecret\n").unwrap();
-    let mut config = Config::parse(&MINIMAL.replace("secret = \"s3cret\"", "secret_file = \"fwd.secret\"")).unwrap();
+    let mut config =
+        Config::parse(&MINIMAL.replace("secret = \"s3cret\"", "secret_file = \"fwd.secret\""))
+            .unwrap();
     config.resolve_secrets(no_env, Some(dir.path())).unwrap();
     assert_eq!(config.forwarding.secret.expose(), "filesecret");
 }
@@ -89,16 +110,40 @@ fn invalid_field(text: &str) -> String {
 
 #[test]
 fn validation_names_the_field_at_fault() {
-    assert_eq!(invalid_field("servers = []\n[forwarding]\nsecret = \"x\""), "servers");
-    assert_eq!(invalid_field(&MINIMAL.replace("127.0.0.1:25566", "127.0.0.1")), "servers[0].address");
-    assert_eq!(invalid_field(&MINIMAL.replace("s3cret", "")), "forwarding.secret");
-    assert_eq!(invalid_field(&format!("default_server = \"nope\"\n{MINIMAL}")), "default_server");
-    assert_eq!(invalid_field(&format!("compression_threshold = -5\n{MINIMAL}")), "compression_threshold");
-    assert_eq!(invalid_field(&format!("{MINIMAL}\n[limits]\nread_timeout_ms = 0\n")), "limits.read_timeout_ms");
+    assert_eq!(
+        invalid_field("servers = []\n[forwarding]\nsecret = \"x\""),
+        "servers"
+    );
+    assert_eq!(
+        invalid_field(&MINIMAL.replace("127.0.0.1:25566", "127.0.0.1")),
+        "servers[0].address"
+    );
+    assert_eq!(
+        invalid_field(&MINIMAL.replace("s3cret", "")),
+        "forwarding.secret"
+    );
+    assert_eq!(
+        invalid_field(&format!("default_server = \"nope\"\n{MINIMAL}")),
+        "default_server"
+    );
+    assert_eq!(
+        invalid_field(&format!("compression_threshold = -5\n{MINIMAL}")),
+        "compression_threshold"
+    );
+    assert_eq!(
+        invalid_field(&format!("{MINIMAL}\n[limits]\nread_timeout_ms = 0\n")),
+        "limits.read_timeout_ms"
+    );
     let dup = format!("{MINIMAL}\n[[servers]]\nid = \"west\"\naddress = \"127.0.0.1:1\"\n");
     assert_eq!(invalid_field(&dup), "servers[1].id");
-    let bad_owner = format!("{MINIMAL}\n[[zones]]\nid = \"z\"\nowner = \"mars\"\n");
-    assert!(invalid_field(&bad_owner).starts_with("zones"));
+    let bad_owner = format!("{MINIMAL}\n[[zones.map]]\nid = \"z\"\nowner = \"mars\"\n");
+    assert_eq!(invalid_field(&bad_owner), "zones.map.z");
+    let overlap = format!(
+        "{MINIMAL}\n[[zones.map]]\nid = \"a\"\nowner = \"west\"\n[[zones.map]]\nid = \"b\"\nowner = \"west\"\n"
+    );
+    assert_eq!(invalid_field(&overlap), "zones.map");
+    let bad_store = format!("{MINIMAL}\n[zones]\nstore = \"mysql://x\"\n");
+    assert_eq!(invalid_field(&bad_store), "zones.store");
 }
 
 #[test]

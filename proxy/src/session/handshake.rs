@@ -17,8 +17,13 @@ use crate::{
 /// unauthenticated peer from making us buffer megabytes.
 const PRE_LOGIN_MAX_FRAME: usize = 4 * 1024;
 
-pub async fn serve(state: &Arc<ProxyState>, stream: TcpStream, shutdown: CancellationToken) -> Result<(), SessionError> {
-    let mut conn = ServerHandshake::wrap(stream).map_err(|e| ClientError::from(meridian_wire::FrameError::Io(e)))?;
+pub async fn serve(
+    state: &Arc<ProxyState>,
+    stream: TcpStream,
+    shutdown: CancellationToken,
+) -> Result<(), SessionError> {
+    let mut conn = ServerHandshake::wrap(stream)
+        .map_err(|e| ClientError::from(meridian_wire::FrameError::Io(e)))?;
     conn.set_max_frame_len(PRE_LOGIN_MAX_FRAME);
     let limit = state.config.limits.handshake_timeout();
     let intention = match timeout(limit, conn.read()).await {
@@ -29,9 +34,17 @@ pub async fn serve(state: &Arc<ProxyState>, stream: TcpStream, shutdown: Cancell
     match intention.intention {
         ClientIntention::Status => {
             let online = state.players.len() as i32;
-            timeout(limit, status::serve(conn.status(), &state.status, online, intention.protocol_version))
-                .await
-                .map_err(|_| ClientError::Timeout("in the status exchange"))??;
+            timeout(
+                limit,
+                status::serve(
+                    conn.status(),
+                    &state.status,
+                    online,
+                    intention.protocol_version,
+                ),
+            )
+            .await
+            .map_err(|_| ClientError::Timeout("in the status exchange"))??;
             Ok(())
         }
         ClientIntention::Login | ClientIntention::Transfer => {

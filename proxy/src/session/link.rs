@@ -6,8 +6,8 @@ use azalea_protocol::packets::{
     ClientIntention,
     handshake::ServerboundIntention,
     login::{
-        ClientboundLoginPacket, ServerboundCookieResponse, ServerboundCustomQueryAnswer, ServerboundHello,
-        ServerboundLoginAcknowledged,
+        ClientboundLoginPacket, ServerboundCookieResponse, ServerboundCustomQueryAnswer,
+        ServerboundHello, ServerboundLoginAcknowledged,
     },
 };
 use meridian_wire::{
@@ -33,15 +33,22 @@ pub struct Identity {
 }
 
 /// Connects to `server` and logs `identity` in, returning the link in the configuration phase.
-pub async fn login(state: &ProxyState, server: &Server, identity: &Identity) -> Result<ClientConfig, BackendError> {
+pub async fn login(
+    state: &ProxyState,
+    server: &Server,
+    identity: &Identity,
+) -> Result<ClientConfig, BackendError> {
     let limits = &state.config.limits;
     let result = async {
         let stream = timeout(limits.connect_timeout(), connect(&server.address))
             .await
             .map_err(|_| BackendError::ConnectTimeout)??;
-        timeout(limits.backend_login_timeout(), handshake(stream, server, identity, state))
-            .await
-            .map_err(|_| BackendError::LoginTimeout)?
+        timeout(
+            limits.backend_login_timeout(),
+            handshake(stream, server, identity, state),
+        )
+        .await
+        .map_err(|_| BackendError::LoginTimeout)?
     }
     .await;
     // A refusal still proves the backend is up; only failing to reach it marks it down.
@@ -55,14 +62,19 @@ pub async fn login(state: &ProxyState, server: &Server, identity: &Identity) -> 
 
 async fn connect(address: &str) -> Result<TcpStream, BackendError> {
     let mut last = None;
-    let addrs = tokio::net::lookup_host(address).await.map_err(|_| BackendError::Resolve(address.to_owned()))?;
+    let addrs = tokio::net::lookup_host(address)
+        .await
+        .map_err(|_| BackendError::Resolve(address.to_owned()))?;
     for addr in addrs {
         match TcpStream::connect(addr).await {
             Ok(stream) => return Ok(stream),
             Err(e) => last = Some(e),
         }
     }
-    Err(last.map_or_else(|| BackendError::Resolve(address.to_owned()), BackendError::Connect))
+    Err(last.map_or_else(
+        || BackendError::Resolve(address.to_owned()),
+        BackendError::Connect,
+    ))
 }
 
 async fn handshake(
@@ -72,7 +84,10 @@ async fn handshake(
     state: &ProxyState,
 ) -> Result<ClientConfig, BackendError> {
     let mut conn = ClientHandshake::wrap(stream).map_err(BackendError::Connect)?;
-    let (host, port) = server.address.rsplit_once(':').unwrap_or((&server.address, "25565"));
+    let (host, port) = server
+        .address
+        .rsplit_once(':')
+        .unwrap_or((&server.address, "25565"));
     conn.write(ServerboundIntention {
         protocol_version: PROTOCOL_VERSION,
         hostname: host.to_owned(),
@@ -81,7 +96,11 @@ async fn handshake(
     })
     .await?;
     let mut conn = conn.login();
-    conn.write(ServerboundHello { name: identity.name.clone(), profile_id: identity.uuid }).await?;
+    conn.write(ServerboundHello {
+        name: identity.name.clone(),
+        profile_id: identity.uuid,
+    })
+    .await?;
     let secret = state.config.forwarding.secret.expose().as_bytes();
     loop {
         match conn.read().await? {
@@ -98,7 +117,11 @@ async fn handshake(
                 } else {
                     None
                 };
-                conn.write(ServerboundCustomQueryAnswer { transaction_id: query.transaction_id, data }).await?;
+                conn.write(ServerboundCustomQueryAnswer {
+                    transaction_id: query.transaction_id,
+                    data,
+                })
+                .await?;
             }
             ClientboundLoginPacket::LoginCompression(p) => {
                 conn.set_compression(u32::try_from(p.compression_threshold).ok());
@@ -113,14 +136,20 @@ async fn handshake(
                 conn.write(ServerboundLoginAcknowledged).await?;
                 return Ok(conn.config());
             }
-            ClientboundLoginPacket::LoginDisconnect(p) => return Err(BackendError::Refused(p.reason.to_string())),
+            ClientboundLoginPacket::LoginDisconnect(p) => {
+                return Err(BackendError::Refused(p.reason.to_string()));
+            }
             ClientboundLoginPacket::Hello(_) => {
                 return Err(BackendError::Refused(
                     "the backend is in online mode; run it in offline mode with Velocity modern forwarding".into(),
                 ));
             }
             ClientboundLoginPacket::CookieRequest(p) => {
-                conn.write(ServerboundCookieResponse { key: p.key, payload: None }).await?;
+                conn.write(ServerboundCookieResponse {
+                    key: p.key,
+                    payload: None,
+                })
+                .await?;
             }
         }
     }

@@ -4,7 +4,8 @@ use std::{sync::Arc, time::Duration};
 
 use azalea_auth::game_profile::GameProfile;
 use azalea_protocol::packets::login::{
-    ClientboundLoginCompression, ClientboundLoginDisconnect, ClientboundLoginFinished, ServerboundLoginPacket,
+    ClientboundLoginCompression, ClientboundLoginDisconnect, ClientboundLoginFinished,
+    ServerboundLoginPacket,
 };
 use dashmap::mapref::entry::Entry;
 use md5::{Digest, Md5};
@@ -35,10 +36,17 @@ pub fn valid_name(name: &str) -> bool {
     (1..=16).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-/// Tells a client in login why it cannot join, as well as the connection allows.
-pub async fn kick(conn: &mut ServerLogin, message: &str) {
-    let packet = ClientboundLoginDisconnect { reason: message.into() };
-    let _ = timeout(KICK_WRITE_TIMEOUT, conn.write(packet)).await;
+/// Tells a client in login why it cannot join, then closes so the message is not lost.
+pub async fn kick(mut conn: ServerLogin, message: &str) {
+    let packet = ClientboundLoginDisconnect {
+        reason: message.into(),
+    };
+    if timeout(KICK_WRITE_TIMEOUT, conn.write(packet))
+        .await
+        .is_ok()
+    {
+        conn.close(KICK_WRITE_TIMEOUT).await;
+    }
 }
 
 /// Removes the player from the shared state when the session ends, however it ends.
@@ -66,7 +74,7 @@ pub async fn serve(
             "This server runs Minecraft {} (protocol {PROTOCOL_VERSION}); your client uses protocol {protocol}",
             meridian_wire::VERSION_NAME
         );
-        kick(&mut conn, &message).await;
+        kick(conn, &message).await;
         return Err(ClientError::UnsupportedVersion(protocol).into());
     }
     let limits = &state.config.limits;
@@ -78,7 +86,7 @@ pub async fn serve(
         return Err(ClientError::Protocol("expected a login hello".into()).into());
     };
     if !valid_name(&hello.name) {
-        kick(&mut conn, "Invalid player name").await;
+        kick(conn, "Invalid player name").await;
         return Err(ClientError::Protocol(format!("invalid player name {:?}", hello.name)).into());
     }
     let name = hello.name;
@@ -87,31 +95,44 @@ pub async fn serve(
 
     let (commands_tx, commands_rx) = mpsc::channel::<SessionCommand>(COMMAND_QUEUE);
     let server = state.config.default_server();
-    let player = Arc::new(Player::new(name.clone(), uuid, server.to_owned(), commands_tx));
-    let _registration = match state.players.entry(uuid) {
-        Entry::Occupied(_) => {
-            drop(state.players.get(&uuid));
-            kick(&mut conn, "You are already connected to this server").await;
-            return Err(SessionError::Refused(format!("{name} is already connected")));
-        }
+    let player = Arc::new(Player::new(
+        name.clone(),
+        uuid,
+        server.to_owned(),
+        commands_tx,
+    ));
+    // Decide under the entry guard, act after it is dropped: no DashMap guard across `.await`.
+    let registration = match state.players.entry(uuid) {
+        Entry::Occupied(_) => None,
         Entry::Vacant(slot) => {
             slot.insert(player.clone());
             state.metrics.players_online.inc();
-            Registration { state: state.clone(), uuid }
+            Some(Registration {
+                state: state.clone(),
+                uuid,
+            })
         }
+    };
+    let Some(_registration) = registration else {
+        kick(conn, "You are already connected to this server").await;
+        return Err(SessionError::Refused(format!(
+            "{name} is already connected"
+        )));
     };
 
     if let Some(threshold) = state.config.compression() {
-        conn.write(ClientboundLoginCompression { compression_threshold: threshold as i32 })
-            .await
-            .map_err(ClientError::from)?;
+        conn.write(ClientboundLoginCompression {
+            compression_threshold: threshold as i32,
+        })
+        .await
+        .map_err(ClientError::from)?;
         conn.set_compression(Some(threshold));
     }
     // From here on the client is who it says it is (offline mode); allow vanilla-sized frames.
     conn.set_max_frame_len(MAX_FRAME_LEN);
 
     let Some(server) = state.server(server).cloned() else {
-        kick(&mut conn, "No server is available").await;
+        kick(conn, "No server is available").await;
         return Err(SessionError::Refused("no default server".into()));
     };
     let identity = link::Identity {
@@ -123,28 +144,48 @@ pub async fn serve(
     let backend = match link::login(state, &server, &identity).await {
         Ok(backend) => backend,
         Err(e) => {
-            kick(&mut conn, &format!("Could not connect to {}: {e}", server.id)).await;
+            kick(conn, &format!("Could not connect to {}: {e}", server.id)).await;
             return Err(SessionError::backend(&server.id, e));
         }
     };
 
     let profile = GameProfile::new(uuid, name);
-    conn.write(ClientboundLoginFinished { game_profile: profile }).await.map_err(ClientError::from)?;
+    conn.write(ClientboundLoginFinished {
+        game_profile: profile,
+    })
+    .await
+    .map_err(ClientError::from)?;
     loop {
         let packet = match timeout(limits.login_timeout(), conn.read()).await {
-            Err(_) => return Err(ClientError::Timeout("waiting for the login acknowledgement").into()),
+            Err(_) => {
+                return Err(ClientError::Timeout("waiting for the login acknowledgement").into());
+            }
             Ok(packet) => packet.map_err(ClientError::from)?,
         };
         match packet {
             ServerboundLoginPacket::LoginAcknowledged(_) => break,
             // Answers to queries we never sent; harmless.
-            ServerboundLoginPacket::CustomQueryAnswer(_) | ServerboundLoginPacket::CookieResponse(_) => {}
+            ServerboundLoginPacket::CustomQueryAnswer(_)
+            | ServerboundLoginPacket::CookieResponse(_) => {}
             other => {
-                return Err(ClientError::Protocol(format!("unexpected {} before login acknowledgement", other_name(&other))).into());
+                return Err(ClientError::Protocol(format!(
+                    "unexpected {} before login acknowledgement",
+                    other_name(&other)
+                ))
+                .into());
             }
         }
     }
-    relay::run(state, conn.config(), backend, player, commands_rx, server, shutdown).await
+    relay::run(
+        state,
+        conn.config(),
+        backend,
+        player,
+        commands_rx,
+        server,
+        shutdown,
+    )
+    .await
 }
 
 fn other_name(packet: &ServerboundLoginPacket) -> &'static str {
@@ -159,7 +200,10 @@ mod tests {
     #[test]
     fn offline_uuid_matches_java() {
         // UUID.nameUUIDFromBytes("OfflinePlayer:Notch".getBytes(UTF_8))
-        assert_eq!(offline_uuid("Notch").to_string(), "b50ad385-829d-3141-a216-7e7d7539ba7f");
+        assert_eq!(
+            offline_uuid("Notch").to_string(),
+            "b50ad385-829d-3141-a216-7e7d7539ba7f"
+        );
     }
 
     #[test]

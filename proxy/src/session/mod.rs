@@ -19,7 +19,12 @@ use tracing::{Instrument, debug, info, warn};
 use crate::{error::SessionError, state::ProxyState};
 
 /// Serves one accepted connection to its end and logs how it ended, once.
-pub async fn serve(state: Arc<ProxyState>, stream: TcpStream, peer: SocketAddr, shutdown: CancellationToken) {
+pub async fn serve(
+    state: Arc<ProxyState>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    shutdown: CancellationToken,
+) {
     let span = tracing::info_span!("session", client.addr = %peer, player = tracing::field::Empty);
     async move {
         match handshake::serve(&state, stream, shutdown).await {
@@ -28,7 +33,9 @@ pub async fn serve(state: Arc<ProxyState>, stream: TcpStream, peer: SocketAddr, 
                 state.metrics.error(e.kind());
                 match &e {
                     SessionError::Client(c) if c.is_ordinary() => debug!("client left: {e}"),
-                    SessionError::Client(_) | SessionError::Refused(_) => info!("session ended: {e}"),
+                    SessionError::Client(_) | SessionError::Refused(_) => {
+                        info!("session ended: {e}")
+                    }
                     SessionError::Backend { .. } => warn!("session ended: {e}"),
                 }
             }

@@ -12,7 +12,10 @@ use azalea_protocol::packets::{Packet, config, game};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use meridian_wire::{
     RawFrame,
-    conn::{ClientConfig, FrameReader, FrameWriter, ServerConfig, encode_packet, next_frame},
+    conn::{
+        ClientConfig, FrameReader, FrameWriter, ServerConfig, close_gracefully, decode_packet,
+        encode_packet, next_frame,
+    },
 };
 use tokio::{sync::mpsc, time::timeout};
 use tokio_util::sync::CancellationToken;
@@ -33,8 +36,8 @@ const MAX_BATCH: usize = 128;
 #[derive(Debug)]
 enum End {
     ClientLeft,
-    /// The backend disconnected the player and the client has been told.
-    BackendKicked,
+    /// The backend disconnected the player, for this reason.
+    BackendKicked(String),
     Kick(String),
     Shutdown,
 }
@@ -66,7 +69,13 @@ pub async fn run(
 
     let end = {
         let up = serverbound(state, &player, &server, &mut client_rx, &mut backend_tx);
-        let down = clientbound(state, &server, &mut backend_rx, &mut client_tx, &client_phase);
+        let down = clientbound(
+            state,
+            &server,
+            &mut backend_rx,
+            &mut client_tx,
+            &client_phase,
+        );
         tokio::select! {
             end = up => end,
             end = down => end,
@@ -78,37 +87,72 @@ pub async fn run(
         }
     };
     let phase = Phase::from_u8(client_phase.load(Ordering::Relaxed));
-    match end {
-        Ok(End::ClientLeft) => Err(ClientError::Conn(meridian_wire::ConnError::Closed).into()),
-        Ok(End::BackendKicked) => {
-            debug!(server = %server.id, "backend disconnected the player");
-            Ok(())
+    let (message, result) = match end {
+        Ok(End::ClientLeft) => {
+            return Err(ClientError::Conn(meridian_wire::ConnError::Closed).into());
         }
-        Ok(End::Kick(message)) => {
-            kick(&mut client_tx, phase, &message).await;
-            Ok(())
+        Ok(End::BackendKicked(reason)) => {
+            debug!(server = %server.id, %reason, "backend disconnected the player");
+            (
+                Some(format!("Disconnected from {}: {reason}", server.id)),
+                Ok(()),
+            )
         }
-        Ok(End::Shutdown) => {
-            kick(&mut client_tx, phase, "The proxy is shutting down").await;
-            Ok(())
+        Ok(End::Kick(message)) => (Some(message), Ok(())),
+        Ok(End::Shutdown) => (Some("The proxy is shutting down".to_owned()), Ok(())),
+        Err(SessionError::Backend { server: id, source }) => {
+            let message = format!("Lost connection to server {id}: {source}");
+            (
+                Some(message),
+                Err(SessionError::Backend { server: id, source }),
+            )
         }
-        Err(e @ SessionError::Backend { .. }) => {
-            let SessionError::Backend { server: id, source } = &e else { unreachable!() };
-            kick(&mut client_tx, phase, &format!("Lost connection to server {id}: {source}")).await;
-            Err(e)
-        }
-        Err(e) => Err(e),
+        // The client broke the session; there is nobody to tell.
+        Err(e) => return Err(e),
+    };
+    if let Some(message) = message {
+        kick(&mut client_tx, phase, &message).await;
     }
+    close_gracefully(&mut client_rx, &mut client_tx, KICK_WRITE_TIMEOUT).await;
+    result
 }
 
 /// Sends a disconnect in whatever phase the client is in; best effort, bounded in time.
 async fn kick(client: &mut FrameWriter, phase: Phase, message: &str) {
     let packet = match phase {
-        Phase::Play => encode_packet(&game::ClientboundDisconnect { reason: message.into() }.into_variant()),
-        Phase::Config => encode_packet(&config::ClientboundDisconnect { reason: message.into() }.into_variant()),
+        Phase::Play => encode_packet(
+            &game::ClientboundDisconnect {
+                reason: message.into(),
+            }
+            .into_variant(),
+        ),
+        Phase::Config => encode_packet(
+            &config::ClientboundDisconnect {
+                reason: message.into(),
+            }
+            .into_variant(),
+        ),
     };
     let Ok(packet) = packet else { return };
     let _ = timeout(KICK_WRITE_TIMEOUT, client.send(&packet[..])).await;
+}
+
+/// The plain text of a backend's disconnect packet.
+fn disconnect_reason(phase: Phase, frame: RawFrame) -> String {
+    let Ok(packet) = frame.into_packet() else {
+        return "(unreadable reason)".to_owned();
+    };
+    let reason = match phase {
+        Phase::Play => match decode_packet::<game::ClientboundGamePacket>(&packet) {
+            Ok(game::ClientboundGamePacket::Disconnect(p)) => Some(p.reason.to_string()),
+            _ => None,
+        },
+        Phase::Config => match decode_packet::<config::ClientboundConfigPacket>(&packet) {
+            Ok(config::ClientboundConfigPacket::Disconnect(p)) => Some(p.reason.to_string()),
+            _ => None,
+        },
+    };
+    reason.unwrap_or_else(|| "(unreadable reason)".to_owned())
 }
 
 /// Client → backend.
@@ -120,7 +164,8 @@ async fn serverbound(
     backend: &mut FrameWriter,
 ) -> Result<End, SessionError> {
     let read_timeout = state.config.limits.read_timeout();
-    let backend_err = |e: meridian_wire::FrameError| SessionError::backend(&server.id, BackendError::from(e));
+    let backend_err =
+        |e: meridian_wire::FrameError| SessionError::backend(&server.id, BackendError::from(e));
     let mut phase = Phase::Config;
     loop {
         let first = match timeout(read_timeout, next_frame(client)).await {
@@ -163,8 +208,12 @@ async fn serverbound(
                 Some(None) | None => None,
             };
         }
-        SinkExt::<RawFrame>::flush(backend).await.map_err(backend_err)?;
-        state.metrics.forwarded(Direction::serverbound, packets, bytes);
+        SinkExt::<RawFrame>::flush(backend)
+            .await
+            .map_err(backend_err)?;
+        state
+            .metrics
+            .forwarded(Direction::serverbound, packets, bytes);
     }
 }
 
@@ -181,12 +230,17 @@ async fn clientbound(
     let mut phase = Phase::Config;
     loop {
         let first = match timeout(read_timeout, next_frame(backend)).await {
-            Err(_) => return Err(SessionError::backend(&server.id, BackendError::Silent(read_timeout))),
+            Err(_) => {
+                return Err(SessionError::backend(
+                    &server.id,
+                    BackendError::Silent(read_timeout),
+                ));
+            }
             Ok(Err(e)) => return Err(SessionError::backend(&server.id, e)),
             Ok(Ok(frame)) => frame,
         };
         let (mut packets, mut bytes) = (0u64, 0u64);
-        let mut kicked = false;
+        let mut kicked = None;
         let mut next = Some(first);
         while let Some(frame) = next.take() {
             match routing::clientbound(phase, frame.id()) {
@@ -195,12 +249,15 @@ async fn clientbound(
                     phase = p;
                     client_phase.store(p as u8, Ordering::Relaxed);
                 }
-                Clientbound::ForwardDisconnect => kicked = true,
+                Clientbound::Disconnect => {
+                    kicked = Some(disconnect_reason(phase, frame));
+                    break;
+                }
             }
             packets += 1;
             bytes += frame.packet_len() as u64;
             client.feed(frame).await.map_err(client_err)?;
-            if kicked || packets as usize >= MAX_BATCH {
+            if packets as usize >= MAX_BATCH {
                 break;
             }
             next = match backend.next().now_or_never() {
@@ -209,10 +266,14 @@ async fn clientbound(
                 Some(None) | None => None,
             };
         }
-        SinkExt::<RawFrame>::flush(client).await.map_err(client_err)?;
-        state.metrics.forwarded(Direction::clientbound, packets, bytes);
-        if kicked {
-            return Ok(End::BackendKicked);
+        SinkExt::<RawFrame>::flush(client)
+            .await
+            .map_err(client_err)?;
+        state
+            .metrics
+            .forwarded(Direction::clientbound, packets, bytes);
+        if let Some(reason) = kicked {
+            return Ok(End::BackendKicked(reason));
         }
     }
 }
