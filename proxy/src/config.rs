@@ -371,13 +371,13 @@ impl Config {
                 _ => return Err(invalid(format!("{field}.address"), "expected host:port")),
             }
         }
-        if let Some(default) = &self.default_server {
-            if !ids.contains(default.as_str()) {
-                return Err(invalid(
-                    "default_server",
-                    format!("no server has id {default:?}"),
-                ));
-            }
+        if let Some(default) = &self.default_server
+            && !ids.contains(default.as_str())
+        {
+            return Err(invalid(
+                "default_server",
+                format!("no server has id {default:?}"),
+            ));
         }
         if self.forwarding.secret.is_empty() {
             return Err(invalid(
