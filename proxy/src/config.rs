@@ -67,16 +67,34 @@ pub struct Config {
 }
 
 /// The zone map and its store.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ZonesConfig {
     /// `static` (the map below is the whole truth) or a `postgres://` URL (ownership lives in the
     /// database, shared by every proxy; the map below only seeds an empty database).
     #[serde(default)]
     pub store: ZoneStore,
+    /// How far (in blocks) the player must be inside another backend's zone before it becomes
+    /// the primary, so walking along a border does not swap back and forth.
+    #[serde(default = "default_swap_margin")]
+    pub swap_margin: f64,
     /// The zones.
     #[serde(default)]
     pub map: Vec<zoning::ZoneSpec>,
+}
+
+fn default_swap_margin() -> f64 {
+    zoning::DEFAULT_SWAP_MARGIN
+}
+
+impl Default for ZonesConfig {
+    fn default() -> Self {
+        Self {
+            store: ZoneStore::default(),
+            swap_margin: default_swap_margin(),
+            map: Vec::new(),
+        }
+    }
 }
 
 /// Where zone ownership is kept.
@@ -428,6 +446,12 @@ impl Config {
             return Err(invalid(
                 "zones.store",
                 format!("expected \"static\" or a postgres:// URL, not {value:?}"),
+            ));
+        }
+        if !(self.zones.swap_margin.is_finite() && (0.0..=64.0).contains(&self.zones.swap_margin)) {
+            return Err(invalid(
+                "zones.swap_margin",
+                "must be between 0 and 64 blocks",
             ));
         }
         let zones = self.zone_map()?;

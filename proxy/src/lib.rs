@@ -6,6 +6,8 @@
 //! - [`listener`]: the accept loop (one task per connection, a connection cap).
 //! - [`session`]: one player's connection: handshake, login, backend links, the relay.
 //! - [`routing`]: routing policy as pure functions over packet ids and heads.
+//! - [`view`]: which chunk a packet is about and which link each shown chunk came from.
+//! - [`entities`]: per-session entity-id mapping and rewriting of id-bearing packets.
 //! - [`status`]: the server-list ping.
 //! - [`state`]: what other tasks may see of the proxy: servers, players, session handles.
 //! - [`admin`]: the admin HTTP API and `/metrics`; [`metrics`] holds the counters.
@@ -27,6 +29,7 @@ pub mod routing;
 pub mod session;
 pub mod state;
 pub mod status;
+pub mod view;
 
 use std::{sync::Arc, time::Duration};
 
@@ -75,11 +78,13 @@ impl Proxy {
             .iter()
             .map(|s| Arc::new(Server::new(s.id.clone(), s.address.clone())))
             .collect();
+        let zones = Arc::new(config.zone_map()?);
         Ok(Self {
             state: Arc::new(ProxyState {
                 config,
                 status,
                 servers,
+                zones,
                 players: DashMap::new(),
                 metrics: Metrics::new(),
             }),

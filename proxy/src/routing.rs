@@ -5,7 +5,7 @@
 
 use meridian_wire::{
     ids::{config, game},
-    varint::read_varint,
+    varint::{read_varint, write_varint},
 };
 
 /// The namespace of plugin channels that only the proxy may speak on a backend.
@@ -90,6 +90,97 @@ pub fn clientbound(phase: Phase, id: i32) -> Clientbound {
         | (Phase::Play, game::clientbound::DISCONNECT) => Clientbound::Disconnect,
         _ => Clientbound::Forward,
     }
+}
+
+/// Where a client packet in play goes, when [`serverbound`] says forward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination {
+    /// Movement and input: every link, so every dummy stands where the player stands.
+    AllLinks,
+    /// Chat, commands, UI, answers to the primary's questions: the primary only.
+    Primary,
+    /// An action on a block: the backend that owns the block.
+    BlockOwner,
+    /// An action on an entity: the backend the entity was shown from, id mapped back.
+    EntityOwner,
+}
+
+/// Where a client packet in play goes.
+pub fn serverbound_destination(id: i32) -> Destination {
+    use game::serverbound as sb;
+    match id {
+        sb::MOVE_PLAYER_POS
+        | sb::MOVE_PLAYER_POS_ROT
+        | sb::MOVE_PLAYER_ROT
+        | sb::MOVE_PLAYER_STATUS_ONLY
+        | sb::PLAYER_INPUT
+        | sb::CLIENT_TICK_END
+        | sb::SWING
+        | sb::MOVE_VEHICLE
+        | sb::PADDLE_BOAT => Destination::AllLinks,
+        sb::USE_ITEM_ON | sb::PLAYER_ACTION => Destination::BlockOwner,
+        sb::INTERACT
+        | sb::ATTACK
+        | sb::PLAYER_COMMAND
+        | sb::ENTITY_TAG_QUERY
+        | sb::PICK_ITEM_FROM_ENTITY
+        | sb::SPECTATE_ENTITY => Destination::EntityOwner,
+        _ => Destination::Primary,
+    }
+}
+
+/// The block (x, z) an action on a block names: `use_item_on` (hand, then position) and
+/// `player_action` (action, then position).
+pub fn block_position(id: i32, fields: &[u8]) -> Option<(i32, i32)> {
+    use game::serverbound as sb;
+    if id != sb::USE_ITEM_ON && id != sb::PLAYER_ACTION {
+        return None;
+    }
+    let (_, n) = read_varint(fields).ok()?;
+    let packed = i64::from_be_bytes(fields.get(n..n + 8)?.try_into().ok()?);
+    Some(((packed >> 38) as i32, (packed << 26 >> 38) as i32))
+}
+
+/// The position a `player_position` (a teleport) puts the player at, when it is absolute.
+///
+/// Fields: teleport id (VarInt), position (3 doubles), velocity (3 doubles), yaw and pitch
+/// (floats), then the relative flags (an int; bits 0..2 are x, y, z).
+pub fn teleport_position(fields: &[u8]) -> Option<[f64; 3]> {
+    let (_, n) = read_varint(fields).ok()?;
+    let flags = i32::from_be_bytes(fields.get(n + 56..n + 60)?.try_into().ok()?);
+    if flags & 0b111 != 0 {
+        return None;
+    }
+    position(&fields[n..])
+}
+
+/// The proxy's own answer to a dummy's keep-alive, ping, teleport or chunk batch: the client never
+/// sees those, yet the backend waits for them. Returns the serverbound packet (id then fields).
+pub fn dummy_answer(id: i32, fields: &[u8]) -> Option<Vec<u8>> {
+    use game::{clientbound as cb, serverbound as sb};
+    let mut answer = Vec::with_capacity(16);
+    match id {
+        cb::KEEP_ALIVE => {
+            write_varint(&mut answer, sb::KEEP_ALIVE);
+            answer.extend_from_slice(fields.get(..8)?);
+        }
+        cb::PING => {
+            write_varint(&mut answer, sb::PONG);
+            answer.extend_from_slice(fields.get(..4)?);
+        }
+        cb::PLAYER_POSITION => {
+            let (teleport, _) = read_varint(fields).ok()?;
+            write_varint(&mut answer, sb::ACCEPT_TELEPORTATION);
+            write_varint(&mut answer, teleport);
+        }
+        cb::CHUNK_BATCH_FINISHED => {
+            write_varint(&mut answer, sb::CHUNK_BATCH_RECEIVED);
+            // Chunks per tick the "client" can take: a dummy takes whatever comes.
+            answer.extend_from_slice(&64.0f32.to_be_bytes());
+        }
+        _ => return None,
+    }
+    Some(answer)
 }
 
 /// The channel of a `custom_payload`, from the start of its fields; `None` if malformed.
@@ -193,6 +284,94 @@ mod tests {
             clientbound(Phase::Play, config::clientbound::FINISH_CONFIGURATION),
             Clientbound::Forward
         );
+    }
+
+    #[test]
+    fn destinations() {
+        use game::serverbound as sb;
+        assert_eq!(
+            serverbound_destination(sb::MOVE_PLAYER_POS_ROT),
+            Destination::AllLinks
+        );
+        assert_eq!(
+            serverbound_destination(sb::PLAYER_INPUT),
+            Destination::AllLinks
+        );
+        assert_eq!(serverbound_destination(sb::CHAT), Destination::Primary);
+        assert_eq!(
+            serverbound_destination(sb::CHAT_COMMAND),
+            Destination::Primary
+        );
+        assert_eq!(
+            serverbound_destination(sb::CONTAINER_CLICK),
+            Destination::Primary
+        );
+        assert_eq!(
+            serverbound_destination(sb::USE_ITEM_ON),
+            Destination::BlockOwner
+        );
+        assert_eq!(
+            serverbound_destination(sb::ATTACK),
+            Destination::EntityOwner
+        );
+    }
+
+    #[test]
+    fn block_positions_of_actions() {
+        let packed: i64 = ((-20i64 & 0x3ff_ffff) << 38) | ((35i64 & 0x3ff_ffff) << 12) | 63;
+        let mut fields = vec![0];
+        fields.extend_from_slice(&packed.to_be_bytes());
+        assert_eq!(
+            block_position(game::serverbound::USE_ITEM_ON, &fields),
+            Some((-20, 35))
+        );
+        assert_eq!(block_position(game::serverbound::CHAT, &fields), None);
+        assert_eq!(
+            block_position(game::serverbound::PLAYER_ACTION, &fields[..4]),
+            None
+        );
+    }
+
+    fn teleport(flags: i32) -> Vec<u8> {
+        let mut fields = vec![7];
+        for v in [-8.5f64, 64.0, 0.5, 0.0, 0.0, 0.0] {
+            fields.extend_from_slice(&v.to_be_bytes());
+        }
+        fields.extend_from_slice(&[0; 8]);
+        fields.extend_from_slice(&flags.to_be_bytes());
+        fields
+    }
+
+    #[test]
+    fn absolute_teleports_give_a_position() {
+        assert_eq!(teleport_position(&teleport(0)), Some([-8.5, 64.0, 0.5]));
+        assert_eq!(
+            teleport_position(&teleport(0b1000)),
+            Some([-8.5, 64.0, 0.5]),
+            "rotation may be relative"
+        );
+        assert_eq!(teleport_position(&teleport(0b001)), None);
+        assert_eq!(teleport_position(&teleport(0)[..20]), None);
+    }
+
+    #[test]
+    fn the_proxy_answers_a_dummys_questions() {
+        use game::{clientbound as cb, serverbound as sb};
+        let keep_alive = dummy_answer(cb::KEEP_ALIVE, &42u64.to_be_bytes()).unwrap();
+        assert_eq!(keep_alive[0] as i32, sb::KEEP_ALIVE);
+        assert_eq!(&keep_alive[1..], &42u64.to_be_bytes());
+        let teleport = dummy_answer(cb::PLAYER_POSITION, &teleport(0)).unwrap();
+        assert_eq!(teleport, vec![sb::ACCEPT_TELEPORTATION as u8, 7]);
+        assert_eq!(
+            dummy_answer(cb::CHUNK_BATCH_FINISHED, &[5]).unwrap()[0] as i32,
+            sb::CHUNK_BATCH_RECEIVED
+        );
+        assert_eq!(
+            dummy_answer(cb::PING, &9i32.to_be_bytes()).unwrap()[0] as i32,
+            sb::PONG
+        );
+        assert_eq!(dummy_answer(cb::SYSTEM_CHAT, &[]), None);
+        assert_eq!(dummy_answer(cb::KEEP_ALIVE, &[1, 2]), None);
     }
 
     #[test]

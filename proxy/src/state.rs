@@ -22,6 +22,8 @@ pub struct ProxyState {
     pub config: Config,
     pub status: StatusInfo,
     pub servers: Vec<Arc<Server>>,
+    /// Which backend owns which chunks.
+    pub zones: Arc<zoning::ZoneMap>,
     pub players: DashMap<Uuid, Arc<Player>>,
     pub metrics: Metrics,
 }
@@ -119,6 +121,11 @@ impl Player {
         self.position
             .each_ref()
             .map(|p| f64::from_bits(p.load(Ordering::Relaxed)))
+    }
+
+    /// Records the player's links, for `/api/players`.
+    pub fn set_links(&self, primary: String, dummies: Vec<String>) {
+        *self.links.lock().unwrap_or_else(|e| e.into_inner()) = Links { primary, dummies };
     }
 
     pub fn primary(&self) -> String {

@@ -156,6 +156,9 @@ struct State {
     tab: HashMap<Uuid, String>,
     disconnect: Option<String>,
     reconfigurations: usize,
+    /// `add_entity`s for an id the client was already showing: a duplicate the client would
+    /// silently overwrite.
+    duplicate_adds: usize,
 }
 
 type Shared = Arc<Mutex<State>>;
@@ -504,6 +507,11 @@ impl TestClient {
     /// The last `set_chunk_cache_center`.
     pub fn chunk_center(&self) -> Option<(i32, i32)> {
         lock(&self.state).chunk_center
+    }
+
+    /// How many `add_entity`s named an id that was already shown.
+    pub fn duplicate_adds(&self) -> usize {
+        lock(&self.state).duplicate_adds
     }
 
     /// The entities shown and not removed, by entity id.
@@ -887,7 +895,9 @@ fn track(
                 kind: p.entity_type.to_string(),
                 position: [p.position.x, p.position.y, p.position.z],
             };
-            s.entities.insert(p.id.0, entity);
+            if s.entities.insert(p.id.0, entity).is_some() {
+                s.duplicate_adds += 1;
+            }
         }
         ClientboundGamePacket::RemoveEntities(p) => {
             for id in &p.entity_ids {

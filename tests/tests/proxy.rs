@@ -103,12 +103,17 @@ async fn a_real_client_joins_sees_the_world_and_talks_to_west() {
             "west's pig must be visible: {entities:?}"
         );
 
-        // The admin API knows where Alice is.
-        let players = cluster.admin_get("/api/players").await;
+        // The admin API knows where Alice is, and that east (in view) is linked as a dummy.
+        let players = loop {
+            let players = cluster.admin_get("/api/players").await;
+            if players[0]["dummies"] == serde_json::json!(["east"]) {
+                break players;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
         let alice_view = &players[0];
         assert_eq!(alice_view["name"], "Alice");
         assert_eq!(alice_view["primary"], "west");
-        assert_eq!(alice_view["dummies"], serde_json::json!([]));
         assert!(alice_view["uuid"].as_str().is_some_and(|u| u.len() == 36));
         let servers = cluster.admin_get("/api/servers").await;
         let west = servers

@@ -16,7 +16,7 @@ pub const MAX_FRAME_LEN: usize = 2_097_151;
 /// Largest packet a compressed frame may inflate to (vanilla's limit).
 pub const MAX_UNCOMPRESSED_LEN: usize = 8_388_608;
 /// How many bytes of a compressed packet are inflated eagerly by the decoder.
-pub const HEAD_LEN: usize = 32;
+pub const HEAD_LEN: usize = 64;
 
 /// Why a frame could not be read or written. Every variant ends the connection.
 #[derive(Debug, thiserror::Error)]

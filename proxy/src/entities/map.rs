@@ -1,7 +1,7 @@
 //! The per-session map between each link's entity ids and the client's.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet, VecDeque},
     hash::{BuildHasherDefault, Hasher},
 };
 
@@ -18,6 +18,11 @@ pub struct LinkId(pub u16);
 /// out of the way of other links' ids, which can then still map to themselves; 2^27 is the top of
 /// the four-byte VarInt range minus room for a long-running server's counter.
 pub const FRESH_BASE: i32 = 1 << 27;
+
+/// How many freed client ids are kept from reuse. The client may still act on an id it has not yet
+/// seen removed (an attack in flight): were the id reused at once, by another link's entity, the
+/// attack would land on that entity. Backend ids only grow, so only another link could reuse one.
+const QUARANTINE: usize = 1024;
 
 /// Why the map refused a binding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -46,6 +51,8 @@ pub enum MapError {
 /// - An ender dragon's client id is followed by eight ids for its parts, because the client names
 ///   them `dragon + 1 ..= dragon + 8` (and attacks them by those ids) without being told.
 /// - Client id 0 is never handed out: several fields encode "no entity" as 0.
+/// - A freed client id is not handed out again until [`QUARANTINE`] more ids have been freed, so a
+///   packet the client sent about the old entity cannot reach a new one.
 #[derive(Debug, Default)]
 pub struct EntityMap {
     pairs: HashMap<u64, i32, IdHash>,
@@ -54,6 +61,9 @@ pub struct EntityMap {
     /// Each link's backend id for the player.
     player_links: Vec<(LinkId, i32)>,
     next_fresh: i32,
+    /// Recently freed client ids, oldest first, not to be handed out yet.
+    quarantine: VecDeque<i32>,
+    quarantined: HashSet<i32, IdHash>,
 }
 
 #[derive(Debug)]
@@ -283,6 +293,7 @@ impl EntityMap {
                 if entry.role == Role::Dragon {
                     self.release_parts(link, backend_id, client);
                 }
+                self.quarantine(client);
                 return Some(client);
             }
             entry.source = entry.aliases.swap_remove(0);
@@ -363,7 +374,21 @@ impl EntityMap {
     }
 
     fn is_free(&self, client: i32) -> bool {
-        client != 0 && Some(client) != self.player && !self.clients.contains_key(&client)
+        client != 0
+            && Some(client) != self.player
+            && !self.clients.contains_key(&client)
+            && !self.quarantined.contains(&client)
+    }
+
+    fn quarantine(&mut self, client: i32) {
+        if self.quarantined.insert(client) {
+            self.quarantine.push_back(client);
+        }
+        while self.quarantine.len() > QUARANTINE {
+            if let Some(old) = self.quarantine.pop_front() {
+                self.quarantined.remove(&old);
+            }
+        }
     }
 
     /// Whether `count` ids from `first` on are all free.
@@ -432,6 +457,7 @@ impl EntityMap {
             if self.pairs.get(&k) == Some(&client_part) {
                 self.pairs.remove(&k);
                 self.clients.remove(&client_part);
+                self.quarantine(client_part);
             }
         }
     }

@@ -154,3 +154,96 @@ async fn handshake(
         }
     }
 }
+
+/// A link that has reached play without the client: what a dummy needs to start.
+#[derive(Debug)]
+pub struct Joined {
+    pub reader: meridian_wire::conn::FrameReader,
+    pub writer: meridian_wire::conn::FrameWriter,
+    /// The backend's entity id for the player (from its `login` packet).
+    pub player_entity_id: i32,
+}
+
+/// Logs in to `server` and plays its configuration phase on the client's behalf (the client is
+/// already in play with its primary), up to the backend's `login` packet.
+///
+/// `client_information` is the client's own `client_information` packet (configuration state,
+/// id then fields), so the backend sees the same settings as the primary did.
+pub async fn join_dummy(
+    state: &ProxyState,
+    server: &Server,
+    identity: &Identity,
+    client_information: Option<&[u8]>,
+) -> Result<Joined, BackendError> {
+    use azalea_protocol::packets::config::{
+        ClientboundConfigPacket, ServerboundCookieResponse as ConfigCookieResponse,
+        ServerboundFinishConfiguration, ServerboundKeepAlive, ServerboundPong,
+        ServerboundResourcePack, ServerboundSelectKnownPacks, s_resource_pack::Action,
+    };
+    let mut conn = login(state, server, identity).await?;
+    let limit = state.config.limits.backend_login_timeout();
+    timeout(limit, async {
+        if let Some(info) = client_information {
+            conn.write_raw(info).await?;
+        }
+        loop {
+            match conn.read().await? {
+                ClientboundConfigPacket::SelectKnownPacks(p) => {
+                    conn.write(ServerboundSelectKnownPacks {
+                        known_packs: p.known_packs,
+                    })
+                    .await?;
+                }
+                ClientboundConfigPacket::KeepAlive(p) => {
+                    conn.write(ServerboundKeepAlive { id: p.id }).await?
+                }
+                ClientboundConfigPacket::Ping(p) => {
+                    conn.write(ServerboundPong { id: p.id }).await?
+                }
+                ClientboundConfigPacket::CookieRequest(p) => {
+                    conn.write(ConfigCookieResponse {
+                        key: p.key,
+                        payload: None,
+                    })
+                    .await?;
+                }
+                ClientboundConfigPacket::ResourcePackPush(p) => {
+                    // The client never sees a dummy's packs; claim success so the backend goes on.
+                    conn.write(ServerboundResourcePack {
+                        id: p.id,
+                        action: Action::SuccessfullyLoaded,
+                    })
+                    .await?;
+                }
+                ClientboundConfigPacket::Disconnect(p) => {
+                    return Err(BackendError::Refused(p.reason.to_string()));
+                }
+                ClientboundConfigPacket::FinishConfiguration(_) => {
+                    conn.write(ServerboundFinishConfiguration).await?;
+                    break;
+                }
+                // Registries, tags, features, brand: the client has the primary's already.
+                _ => {}
+            }
+        }
+        let (mut reader, writer) = conn.game().into_split();
+        loop {
+            let frame = meridian_wire::conn::next_frame(&mut reader).await?;
+            if frame.id() == meridian_wire::ids::game::clientbound::LOGIN {
+                let fields = frame.head_fields();
+                let id = fields
+                    .get(..4)
+                    .and_then(|b| b.try_into().ok())
+                    .map(i32::from_be_bytes)
+                    .ok_or_else(|| BackendError::Protocol("truncated login packet".into()))?;
+                return Ok(Joined {
+                    reader,
+                    writer,
+                    player_entity_id: id,
+                });
+            }
+        }
+    })
+    .await
+    .map_err(|_| BackendError::LoginTimeout)?
+}

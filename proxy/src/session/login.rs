@@ -181,6 +181,7 @@ pub async fn serve(
         conn.config(),
         backend,
         player,
+        identity,
         commands_rx,
         server,
         shutdown,

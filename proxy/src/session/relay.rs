@@ -1,54 +1,131 @@
-//! Configuration and play: raw frames forwarded both ways, one future per direction.
+//! Configuration and play: one client, one primary link and any number of dummy links.
 //!
-//! Each pump reads a frame, then drains every frame already buffered, routes them, and flushes
-//! once, so a burst of packets costs one write system call, not one per packet.
+//! One task runs the whole session as a single loop over the client's frames, every link's
+//! frames, dummy logins finishing, commands and shutdown. Each wake-up drains every frame already
+//! buffered on that connection, routes them, and flushes each destination once, so a burst costs
+//! one write system call per destination rather than one per packet.
+//!
+//! Routing decisions are the pure functions of [`crate::routing`] and [`crate::view`]; entity ids
+//! are rewritten by [`crate::entities`]. This module only moves frames and keeps the state those
+//! functions need.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicU8, Ordering},
+use std::{
+    collections::{HashMap, HashSet},
+    pin::Pin,
+    sync::{Arc, atomic::Ordering},
 };
 
 use azalea_protocol::packets::{Packet, config, game};
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use bytes::BytesMut;
+use futures_util::{FutureExt, SinkExt, Stream, StreamExt};
 use meridian_wire::{
-    RawFrame,
+    FrameError, RawFrame,
     conn::{
         ClientConfig, FrameReader, FrameWriter, ServerConfig, close_gracefully, decode_packet,
         encode_packet, next_frame,
     },
+    ids::{config as config_ids, game::clientbound as cb, game::serverbound as sb},
+    varint::{read_varint, write_varint},
 };
-use tokio::{sync::mpsc, time::timeout};
+use tokio::{sync::mpsc, task::JoinSet, time::timeout};
+use tokio_stream::StreamMap;
 use tokio_util::sync::CancellationToken;
-use tracing::debug;
+use tracing::{debug, info, warn};
+use zoning::{ChunkPos, ServerId};
 
-use super::login::KICK_WRITE_TIMEOUT;
+use super::{
+    link::{self, Identity, Joined},
+    login::KICK_WRITE_TIMEOUT,
+};
 use crate::{
+    entities::{self, EntityMap, LinkId, Rewritten, Target},
     error::{BackendError, ClientError, SessionError},
     metrics::Direction,
     routing::{self, Clientbound, Phase, Serverbound},
     state::{Player, ProxyState, Server, SessionCommand},
+    view::{self, ChunkPacket, ChunkView},
 };
 
-/// Frames handled before a pump yields to flush, so one busy direction cannot starve the other.
+/// Frames handled per wake-up before flushing, so one busy connection cannot starve the rest.
 const MAX_BATCH: usize = 128;
+/// The dimension zones are looked up in until the proxy tracks dimension changes.
+const OVERWORLD: &str = "minecraft:overworld";
 
-/// How a session's relay ended.
+/// How a session ended.
 #[derive(Debug)]
 enum End {
     ClientLeft,
-    /// The backend disconnected the player, for this reason.
+    /// The primary's backend disconnected the player, for this reason.
     BackendKicked(String),
     Kick(String),
     Shutdown,
 }
 
-/// Keeps a server's player count true however the relay ends.
-struct OnServer<'a>(&'a Server);
+/// A link's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Primary,
+    Dummy,
+}
 
-impl Drop for OnServer<'_> {
+/// The write side of a link and what the session knows about it.
+struct Link {
+    server: Arc<Server>,
+    role: Role,
+    tx: FrameWriter,
+    /// The phase of what the backend sends.
+    phase: Phase,
+    /// Frames queued since the last flush.
+    dirty: bool,
+}
+
+type LinkStream = Pin<Box<dyn Stream<Item = Result<RawFrame, FrameError>> + Send>>;
+
+/// A link's frames, ending with an explicit `Closed` so the session learns the link is gone
+/// (a `StreamMap` silently drops finished streams).
+fn link_stream(reader: FrameReader) -> LinkStream {
+    Box::pin(reader.chain(futures_util::stream::once(async {
+        Err(FrameError::Closed)
+    })))
+}
+
+/// Keeps a server's player count true however the session ends.
+struct OnServer(Arc<Server>);
+
+impl Drop for OnServer {
     fn drop(&mut self) {
         self.0.players.fetch_sub(1, Ordering::Relaxed);
     }
+}
+
+struct Session {
+    state: Arc<ProxyState>,
+    player: Arc<Player>,
+    identity: Identity,
+    client_rx: FrameReader,
+    client_tx: FrameWriter,
+    /// What the client sends (its phase) and what it is sent.
+    up_phase: Phase,
+    down_phase: Phase,
+    links: HashMap<LinkId, Link>,
+    link_rx: StreamMap<LinkId, LinkStream>,
+    primary: LinkId,
+    next_link: u16,
+    /// Dummy logins under way, by server id.
+    joining: JoinSet<(Arc<Server>, Result<Joined, BackendError>)>,
+    joining_servers: HashSet<String>,
+    chunks: ChunkView,
+    entities: EntityMap,
+    /// Entities a link added that the client is not shown (another backend owns their place).
+    hidden: HashSet<(LinkId, i32)>,
+    /// Which link asked each keep-alive the client will answer.
+    keep_alives: HashMap<u64, LinkId>,
+    /// The client's own `client_information` (configuration state), replayed to dummies.
+    client_information: Option<Vec<u8>>,
+    position: Option<[f64; 3]>,
+    chunk: Option<ChunkPos>,
+    view_distance: u32,
+    on_primary_server: OnServer,
 }
 
 pub async fn run(
@@ -56,85 +133,865 @@ pub async fn run(
     client: ServerConfig,
     backend: ClientConfig,
     player: Arc<Player>,
+    identity: Identity,
     mut commands: mpsc::Receiver<SessionCommand>,
     server: Arc<Server>,
     shutdown: CancellationToken,
 ) -> Result<(), SessionError> {
     server.players.fetch_add(1, Ordering::Relaxed);
-    let _on_server = OnServer(&server);
-    let (mut client_rx, mut client_tx) = client.into_split();
-    let (mut backend_rx, mut backend_tx) = backend.into_split();
-    // What the client is being sent, so a kick uses the right packet.
-    let client_phase = AtomicU8::new(Phase::Config as u8);
-
-    let end = {
-        let up = serverbound(state, &player, &server, &mut client_rx, &mut backend_tx);
-        let down = clientbound(
-            state,
-            &server,
-            &mut backend_rx,
-            &mut client_tx,
-            &client_phase,
-        );
-        tokio::select! {
-            end = up => end,
-            end = down => end,
-            command = commands.recv() => match command {
-                Some(SessionCommand::Kick(message)) => Ok(End::Kick(message)),
-                None => Ok(End::Kick("Disconnected".into())),
-            },
-            () = shutdown.cancelled() => Ok(End::Shutdown),
-        }
+    let (client_rx, client_tx) = client.into_split();
+    let (backend_rx, backend_tx) = backend.into_split();
+    let primary = LinkId(0);
+    let mut link_rx = StreamMap::new();
+    link_rx.insert(primary, link_stream(backend_rx));
+    let mut links = HashMap::new();
+    links.insert(
+        primary,
+        Link {
+            server: server.clone(),
+            role: Role::Primary,
+            tx: backend_tx,
+            phase: Phase::Config,
+            dirty: false,
+        },
+    );
+    let mut session = Session {
+        state: state.clone(),
+        player,
+        identity,
+        client_rx,
+        client_tx,
+        up_phase: Phase::Config,
+        down_phase: Phase::Config,
+        links,
+        link_rx,
+        primary,
+        next_link: 1,
+        joining: JoinSet::new(),
+        joining_servers: HashSet::new(),
+        chunks: ChunkView::default(),
+        entities: EntityMap::new(),
+        hidden: HashSet::new(),
+        keep_alives: HashMap::new(),
+        client_information: None,
+        position: None,
+        chunk: None,
+        view_distance: 0,
+        on_primary_server: OnServer(server),
     };
-    let phase = Phase::from_u8(client_phase.load(Ordering::Relaxed));
-    let (message, result) = match end {
-        Ok(End::ClientLeft) => {
-            return Err(ClientError::Conn(meridian_wire::ConnError::Closed).into());
-        }
-        Ok(End::BackendKicked(reason)) => {
-            debug!(server = %server.id, %reason, "backend disconnected the player");
-            (
-                Some(format!("Disconnected from {}: {reason}", server.id)),
-                Ok(()),
-            )
-        }
-        Ok(End::Kick(message)) => (Some(message), Ok(())),
-        Ok(End::Shutdown) => (Some("The proxy is shutting down".to_owned()), Ok(())),
-        Err(SessionError::Backend { server: id, source }) => {
-            let message = format!("Lost connection to server {id}: {source}");
-            (
-                Some(message),
-                Err(SessionError::Backend { server: id, source }),
-            )
-        }
-        // The client broke the session; there is nobody to tell.
-        Err(e) => return Err(e),
-    };
-    if let Some(message) = message {
-        kick(&mut client_tx, phase, &message).await;
-    }
-    close_gracefully(&mut client_rx, &mut client_tx, KICK_WRITE_TIMEOUT).await;
-    result
+    let end = session.run(&mut commands, &shutdown).await;
+    session.finish(end).await
 }
 
-/// Sends a disconnect in whatever phase the client is in; best effort, bounded in time.
-async fn kick(client: &mut FrameWriter, phase: Phase, message: &str) {
-    let packet = match phase {
-        Phase::Play => encode_packet(
-            &game::ClientboundDisconnect {
-                reason: message.into(),
+impl Session {
+    async fn run(
+        &mut self,
+        commands: &mut mpsc::Receiver<SessionCommand>,
+        shutdown: &CancellationToken,
+    ) -> Result<End, SessionError> {
+        let read_timeout = self.state.config.limits.read_timeout();
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return Ok(End::Shutdown),
+                command = commands.recv() => match command {
+                    Some(SessionCommand::Kick(message)) => return Ok(End::Kick(message)),
+                    None => return Ok(End::Kick("Disconnected".into())),
+                },
+                frame = timeout(read_timeout, next_frame(&mut self.client_rx)) => {
+                    let frame = match frame {
+                        Err(_) => return Err(ClientError::Timeout("in play: the client sent nothing").into()),
+                        Ok(Err(e)) if e.is_closed() => return Ok(End::ClientLeft),
+                        Ok(Err(e)) => return Err(ClientError::from(e).into()),
+                        Ok(Ok(frame)) => frame,
+                    };
+                    if let Some(end) = self.on_client_frames(frame).await? {
+                        return Ok(end);
+                    }
+                }
+                Some((link, frame)) = self.link_rx.next() => {
+                    if let Some(end) = self.on_link_frames(link, frame).await? {
+                        return Ok(end);
+                    }
+                }
+                Some(joined) = self.joining.join_next(), if !self.joining.is_empty() => {
+                    if let Ok((server, result)) = joined {
+                        self.on_dummy_joined(server, result).await?;
+                    }
+                }
             }
-            .into_variant(),
-        ),
-        Phase::Config => encode_packet(
-            &config::ClientboundDisconnect {
-                reason: message.into(),
+        }
+    }
+
+    /// Tells the client why the session ended (when there is someone to tell) and closes.
+    async fn finish(mut self, end: Result<End, SessionError>) -> Result<(), SessionError> {
+        let (message, result) = match end {
+            Ok(End::ClientLeft) => {
+                return Err(ClientError::Conn(meridian_wire::ConnError::Closed).into());
             }
-            .into_variant(),
-        ),
+            Ok(End::BackendKicked(reason)) => {
+                let server = &self.links[&self.primary].server.id;
+                debug!(%server, %reason, "backend disconnected the player");
+                (
+                    Some(format!("Disconnected from {server}: {reason}")),
+                    Ok(()),
+                )
+            }
+            Ok(End::Kick(message)) => (Some(message), Ok(())),
+            Ok(End::Shutdown) => (Some("The proxy is shutting down".to_owned()), Ok(())),
+            Err(SessionError::Backend { server, source }) => {
+                let message = format!("Lost connection to server {server}: {source}");
+                (Some(message), Err(SessionError::Backend { server, source }))
+            }
+            // The client broke the session; there is nobody to tell.
+            Err(e) => return Err(e),
+        };
+        if let Some(message) = message {
+            let packet = match self.down_phase {
+                Phase::Play => encode_packet(
+                    &game::ClientboundDisconnect {
+                        reason: message.as_str().into(),
+                    }
+                    .into_variant(),
+                ),
+                Phase::Config => encode_packet(
+                    &config::ClientboundDisconnect {
+                        reason: message.as_str().into(),
+                    }
+                    .into_variant(),
+                ),
+            };
+            if let Ok(packet) = packet {
+                let _ = timeout(KICK_WRITE_TIMEOUT, self.client_tx.send(&packet[..])).await;
+            }
+        }
+        close_gracefully(&mut self.client_rx, &mut self.client_tx, KICK_WRITE_TIMEOUT).await;
+        result
+    }
+
+    // ----- client → backends -------------------------------------------------------------
+
+    async fn on_client_frames(&mut self, first: RawFrame) -> Result<Option<End>, SessionError> {
+        let (mut packets, mut bytes) = (0u64, 0u64);
+        let mut next = Some(first);
+        while let Some(frame) = next.take() {
+            packets += 1;
+            bytes += frame.packet_len() as u64;
+            self.on_client_frame(frame).await?;
+            if packets as usize >= MAX_BATCH {
+                break;
+            }
+            next = match self.client_rx.next().now_or_never() {
+                Some(Some(Ok(frame))) => Some(frame),
+                Some(Some(Err(e))) => return Err(ClientError::from(e).into()),
+                // Closed: forward what we have; the next read reports it.
+                Some(None) | None => None,
+            };
+        }
+        self.flush_links().await?;
+        self.state
+            .metrics
+            .forwarded(Direction::serverbound, packets, bytes);
+        Ok(None)
+    }
+
+    async fn on_client_frame(&mut self, frame: RawFrame) -> Result<(), SessionError> {
+        let id = frame.id();
+        if self.up_phase == Phase::Config {
+            if id == config_ids::serverbound::CLIENT_INFORMATION {
+                self.client_information = Some(
+                    frame
+                        .clone()
+                        .into_packet()
+                        .map_err(ClientError::from)?
+                        .to_vec(),
+                );
+            }
+            return match routing::serverbound(Phase::Config, id, frame.head_fields()) {
+                Serverbound::Drop(why) => {
+                    debug!(packet = id, "dropped: {why}");
+                    Ok(())
+                }
+                Serverbound::ForwardAndEnter(phase) => {
+                    self.up_phase = phase;
+                    self.send_to(self.primary, frame).await
+                }
+                _ => self.send_to(self.primary, frame).await,
+            };
+        }
+        match routing::serverbound(Phase::Play, id, frame.head_fields()) {
+            Serverbound::Drop(why) => {
+                debug!(packet = id, "dropped: {why}");
+                return Ok(());
+            }
+            Serverbound::ForwardAndEnter(phase) => {
+                self.up_phase = phase;
+                return self.send_to(self.primary, frame).await;
+            }
+            Serverbound::ForwardMove(pos) => {
+                self.send_to_all(frame).await?;
+                return self.moved(pos).await;
+            }
+            Serverbound::Forward => {}
+        }
+        match routing::serverbound_destination(id) {
+            routing::Destination::AllLinks => self.send_to_all(frame).await,
+            routing::Destination::Primary => {
+                if id == sb::KEEP_ALIVE
+                    && let Some(link) =
+                        keep_alive_id(frame.head_fields()).and_then(|k| self.keep_alives.remove(&k))
+                {
+                    return self.send_to(link, frame).await;
+                }
+                self.send_to(self.primary, frame).await
+            }
+            routing::Destination::BlockOwner => {
+                let link = routing::block_position(id, frame.head_fields())
+                    .and_then(|(x, z)| self.link_owning(ChunkPos::new(x >> 4, z >> 4)))
+                    .unwrap_or(self.primary);
+                self.send_to(link, frame).await
+            }
+            routing::Destination::EntityOwner => self.route_entity_action(id, frame).await,
+        }
+    }
+
+    /// Sends an action on an entity to the link that showed that entity, with its id mapped back.
+    async fn route_entity_action(&mut self, id: i32, frame: RawFrame) -> Result<(), SessionError> {
+        let mut packet = frame.into_packet().map_err(ClientError::from)?;
+        match entities::rewrite_serverbound(&self.entities, id, &mut packet) {
+            Ok(Target::NoEntity) => self.send_packet_to(self.primary, &packet).await,
+            Ok(Target::Link { link, .. }) => self.send_packet_to(link, &packet).await,
+            Ok(Target::OwnPlayer) => {
+                let targets: Vec<LinkId> = self.play_links().collect();
+                for link in targets {
+                    let mut copy = packet.clone();
+                    if entities::rewrite_for_player_link(&self.entities, link, id, &mut copy)
+                        .is_ok()
+                    {
+                        self.send_packet_to(link, &copy).await?;
+                    }
+                }
+                Ok(())
+            }
+            Ok(Target::Unknown { client_id }) => {
+                debug!(
+                    packet = id,
+                    client_id, "dropped: names an entity the client was never shown"
+                );
+                Ok(())
+            }
+            Err(e) => Err(ClientError::Protocol(format!("malformed entity action: {e}")).into()),
+        }
+    }
+
+    /// The player moved: update the view, open or close dummy links, swap when due.
+    async fn moved(&mut self, pos: [f64; 3]) -> Result<(), SessionError> {
+        self.player.set_position(pos);
+        self.position = Some(pos);
+        let chunk = ChunkPos::from_block(pos[0], pos[2]);
+        if self.chunk != Some(chunk) {
+            self.chunk = Some(chunk);
+            self.update_links();
+        }
+        self.maybe_swap(pos).await
+    }
+
+    /// Opens dummy links to owners that came into view and closes those that left it (with the
+    /// zoning crate's hysteresis).
+    fn update_links(&mut self) {
+        let Some(chunk) = self.chunk else { return };
+        if self.view_distance == 0 {
+            return;
+        }
+        let linked: Vec<ServerId> = self
+            .links
+            .values()
+            .map(|l| ServerId::new(l.server.id.as_str()))
+            .collect();
+        let mut wanted = Vec::new();
+        zoning::links_wanted(
+            &self.state.zones,
+            OVERWORLD,
+            chunk,
+            self.view_distance,
+            &linked,
+            &mut wanted,
+        );
+        let primary_server = self.links[&self.primary].server.id.clone();
+        for owner in &wanted {
+            let id = owner.as_str();
+            if id == primary_server
+                || self.joining_servers.contains(id)
+                || self.links.values().any(|l| l.server.id == id)
+            {
+                continue;
+            }
+            let Some(server) = self.state.server(id).cloned() else {
+                continue;
+            };
+            self.joining_servers.insert(id.to_owned());
+            let state = self.state.clone();
+            let identity = self.identity.clone();
+            let info = self.client_information.clone();
+            debug!(server = id, "opening a dummy link");
+            self.joining.spawn(async move {
+                let result = link::join_dummy(&state, &server, &identity, info.as_deref()).await;
+                (server, result)
+            });
+        }
+        let unwanted: Vec<LinkId> = self
+            .links
+            .iter()
+            .filter(|(_, l)| {
+                l.role == Role::Dummy && !wanted.iter().any(|w| w.as_str() == l.server.id)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for link in unwanted {
+            debug!(server = %self.links[&link].server.id, "closing a dummy link: out of view");
+            self.close_link(link);
+        }
+        self.publish_links();
+    }
+
+    async fn on_dummy_joined(
+        &mut self,
+        server: Arc<Server>,
+        result: Result<Joined, BackendError>,
+    ) -> Result<(), SessionError> {
+        self.joining_servers.remove(&server.id);
+        let joined = match result {
+            Ok(joined) => joined,
+            Err(e) => {
+                warn!(server = %server.id, "dummy link failed: {e}");
+                self.state.metrics.error(e.kind());
+                return Ok(());
+            }
+        };
+        let link = LinkId(self.next_link);
+        self.next_link = self.next_link.wrapping_add(1).max(1);
+        if let Err(e) = self.entities.login(link, joined.player_entity_id) {
+            warn!(server = %server.id, "dummy link refused: {e}");
+            return Ok(());
+        }
+        let mut dummy = Link {
+            server: server.clone(),
+            role: Role::Dummy,
+            tx: joined.writer,
+            phase: Phase::Play,
+            dirty: false,
+        };
+        // Stand the dummy where the player stands.
+        if let Some([x, y, z]) = self.position {
+            let mut packet = Vec::with_capacity(40);
+            write_varint(&mut packet, sb::MOVE_PLAYER_POS);
+            for v in [x, y, z] {
+                packet.extend_from_slice(&v.to_be_bytes());
+            }
+            packet.push(1);
+            dummy
+                .tx
+                .feed(&packet[..])
+                .await
+                .map_err(|e| SessionError::backend(&server.id, e))?;
+            dummy.dirty = true;
+        }
+        info!(server = %server.id, "dummy link open");
+        self.links.insert(link, dummy);
+        self.link_rx.insert(link, link_stream(joined.reader));
+        self.publish_links();
+        // The view may have moved on while the link was logging in.
+        self.update_links();
+        self.flush_links().await
+    }
+
+    // ----- backends → client -------------------------------------------------------------
+
+    async fn on_link_frames(
+        &mut self,
+        link: LinkId,
+        first: Result<RawFrame, FrameError>,
+    ) -> Result<Option<End>, SessionError> {
+        let (mut packets, mut bytes) = (0u64, 0u64);
+        let mut next = Some(first);
+        while let Some(frame) = next.take() {
+            let frame = match frame {
+                Ok(frame) => frame,
+                Err(e) => return self.link_failed(link, e.into()),
+            };
+            packets += 1;
+            bytes += frame.packet_len() as u64;
+            if let Some(end) = self.on_link_frame(link, frame).await? {
+                self.flush_client().await?;
+                return Ok(Some(end));
+            }
+            if packets as usize >= MAX_BATCH || !self.links.contains_key(&link) {
+                break;
+            }
+            // Only this link's stream: draining the map could hand us another link's frame.
+            next = match self.link_rx.iter_mut().find(|(id, _)| *id == link) {
+                Some((_, stream)) => stream.next().now_or_never().flatten(),
+                None => None,
+            };
+        }
+        self.flush_client().await?;
+        self.flush_links().await?;
+        self.state
+            .metrics
+            .forwarded(Direction::clientbound, packets, bytes);
+        Ok(None)
+    }
+
+    /// A link's connection ended or broke.
+    fn link_failed(
+        &mut self,
+        link: LinkId,
+        error: BackendError,
+    ) -> Result<Option<End>, SessionError> {
+        let server = self
+            .links
+            .get(&link)
+            .map(|l| l.server.id.clone())
+            .unwrap_or_default();
+        if link == self.primary {
+            return Err(SessionError::backend(&server, error));
+        }
+        warn!(%server, "dummy link lost: {error}");
+        self.close_link(link);
+        self.publish_links();
+        Ok(None)
+    }
+
+    async fn on_link_frame(
+        &mut self,
+        link: LinkId,
+        frame: RawFrame,
+    ) -> Result<Option<End>, SessionError> {
+        let Some(current) = self.links.get(&link) else {
+            return Ok(None);
+        };
+        let (role, phase) = (current.role, current.phase);
+        let id = frame.id();
+        if phase == Phase::Config {
+            // Only a primary is ever in configuration with the client listening.
+            return match routing::clientbound(Phase::Config, id) {
+                Clientbound::Disconnect => Ok(Some(End::BackendKicked(disconnect_reason(
+                    Phase::Config,
+                    frame,
+                )))),
+                Clientbound::ForwardAndEnter(p) => {
+                    self.set_link_phase(link, p);
+                    self.down_phase = p;
+                    self.send_to_client(frame).await.map(|()| None)
+                }
+                Clientbound::Forward => self.send_to_client(frame).await.map(|()| None),
+            };
+        }
+        match id {
+            cb::DISCONNECT => {
+                if role == Role::Primary {
+                    return Ok(Some(End::BackendKicked(disconnect_reason(
+                        Phase::Play,
+                        frame,
+                    ))));
+                }
+                warn!(server = %current.server.id, reason = %disconnect_reason(Phase::Play, frame), "dummy link kicked");
+                self.close_link(link);
+                self.publish_links();
+                return Ok(None);
+            }
+            cb::START_CONFIGURATION => {
+                if role == Role::Primary {
+                    self.set_link_phase(link, Phase::Config);
+                    self.down_phase = Phase::Config;
+                    return self.send_to_client(frame).await.map(|()| None);
+                }
+                debug!(server = %current.server.id, "dummy link asked to reconfigure; closing it");
+                self.close_link(link);
+                self.publish_links();
+                return Ok(None);
+            }
+            cb::CUSTOM_PAYLOAD => {
+                // Only the proxy speaks `meridian:` with a backend; the client never hears it.
+                if routing::plugin_channel(frame.head_fields())
+                    .is_some_and(|c| c.starts_with(routing::RESERVED_NAMESPACE))
+                {
+                    return Ok(None);
+                }
+            }
+            cb::LOGIN if role == Role::Primary => {
+                let packet = frame
+                    .into_packet()
+                    .map_err(|e| self.backend_error(link, e))?;
+                self.primary_login(link, &packet)?;
+                return self.send_packet_to_client(&packet).await.map(|()| None);
+            }
+            cb::PLAYER_POSITION if role == Role::Primary => {
+                if let Some(pos) = routing::teleport_position(frame.head_fields()) {
+                    self.player.set_position(pos);
+                    self.position = Some(pos);
+                    let chunk = ChunkPos::from_block(pos[0], pos[2]);
+                    if self.chunk != Some(chunk) {
+                        self.chunk = Some(chunk);
+                        self.update_links();
+                    }
+                }
+            }
+            cb::KEEP_ALIVE if role == Role::Primary => {
+                if let Some(k) = keep_alive_id(frame.head_fields()) {
+                    self.keep_alives.insert(k, link);
+                }
+            }
+            _ => {}
+        }
+        if role == Role::Dummy
+            && let Some(answer) = routing::dummy_answer(id, frame.head_fields())
+        {
+            // Keep-alives, pings, teleports and chunk batches of a dummy are the proxy's to answer.
+            return self.send_packet_to(link, &answer).await.map(|()| None);
+        }
+        match view::chunk_packet(id, frame.head_fields()) {
+            Ok(Some(ChunkPacket::Load(pos))) => {
+                if self.shows_chunk_from(link, pos) {
+                    self.chunks.loaded(pos, link);
+                    return self.send_to_client(frame).await.map(|()| None);
+                }
+                return Ok(None);
+            }
+            Ok(Some(ChunkPacket::Unload(pos))) => {
+                if self.chunks.unload(pos, link) {
+                    return self.send_to_client(frame).await.map(|()| None);
+                }
+                return Ok(None);
+            }
+            Ok(Some(ChunkPacket::Update(pos))) => {
+                if self.shows_chunk_from(link, pos) {
+                    return self.send_to_client(frame).await.map(|()| None);
+                }
+                return Ok(None);
+            }
+            Ok(None) => {}
+            Err(_) => {
+                debug!(packet = id, "dropped: truncated chunk packet");
+                return Ok(None);
+            }
+        }
+        if entities::clientbound_carries_ids(id) {
+            return self
+                .forward_entity_packet(link, role, id, frame)
+                .await
+                .map(|()| None);
+        }
+        if role == Role::Primary {
+            self.send_to_client(frame).await?;
+        }
+        Ok(None)
+    }
+
+    /// The primary's `login`: fix the player's entity id and learn the view distance.
+    fn primary_login(&mut self, link: LinkId, packet: &[u8]) -> Result<(), SessionError> {
+        let server = self.links[&link].server.id.clone();
+        let login = match decode_packet::<game::ClientboundGamePacket>(packet) {
+            Ok(game::ClientboundGamePacket::Login(login)) => login,
+            _ => {
+                return Err(SessionError::backend(
+                    &server,
+                    BackendError::Protocol("malformed login packet".into()),
+                ));
+            }
+        };
+        self.entities
+            .login(link, login.player_id.0 as i32)
+            .map_err(|e| SessionError::backend(&server, BackendError::Protocol(e.to_string())))?;
+        self.view_distance = login.chunk_radius.max(0) as u32;
+        Ok(())
+    }
+
+    /// Whether the client should see `pos` as `link` sends it: from the zone's owner, or from the
+    /// primary where no zone says.
+    fn shows_chunk_from(&self, link: LinkId, pos: ChunkPos) -> bool {
+        match self.state.zones.zone_at_chunk(OVERWORLD, pos) {
+            Some(zone) => self
+                .links
+                .get(&link)
+                .is_some_and(|l| l.server.id == zone.owner.as_str()),
+            None => link == self.primary,
+        }
+    }
+
+    /// The open link to the owner of `pos`, if any.
+    fn link_owning(&self, pos: ChunkPos) -> Option<LinkId> {
+        let owner = self
+            .state
+            .zones
+            .zone_at_chunk(OVERWORLD, pos)?
+            .owner
+            .clone();
+        self.links
+            .iter()
+            .find(|(_, l)| l.phase == Phase::Play && l.server.id == owner.as_str())
+            .map(|(id, _)| *id)
+    }
+
+    async fn forward_entity_packet(
+        &mut self,
+        link: LinkId,
+        role: Role,
+        id: i32,
+        frame: RawFrame,
+    ) -> Result<(), SessionError> {
+        let mut packet = frame
+            .into_packet()
+            .map_err(|e| self.backend_error(link, e))?;
+        if id == cb::ADD_ENTITY {
+            let fields = &packet[meridian_wire::varint::varint_len(id)..];
+            let Ok((backend_id, _)) = read_varint(fields) else {
+                return Ok(());
+            };
+            let shown = match view::add_entity_position(fields) {
+                Ok([x, _, z]) => self.shows_chunk_from(link, ChunkPos::from_block(x, z)),
+                Err(_) => false,
+            };
+            if !shown {
+                self.hidden.insert((link, backend_id));
+                return Ok(());
+            }
+        } else if let Some(backend_id) = leading_entity_id(id, &packet) {
+            if self.hidden.contains(&(link, backend_id)) {
+                return Ok(());
+            }
+            // A dummy only shows entities it added; anything else of its is not for the client.
+            if role == Role::Dummy
+                && self.entities.get(link, backend_id).is_none()
+                && Some(backend_id) != self.entities.player_backend_id(link)
+            {
+                return Ok(());
+            }
+        }
+        if id == cb::REMOVE_ENTITIES {
+            for backend_id in removed_ids(&packet) {
+                self.hidden.remove(&(link, backend_id));
+            }
+        }
+        match entities::rewrite_clientbound(&mut self.entities, link, id, &mut packet) {
+            Ok(Rewritten::Drop) => Ok(()),
+            Ok(_) => self.send_packet_to_client(&packet).await,
+            Err(e) => {
+                debug!(packet = id, "dropped: {e}");
+                Ok(())
+            }
+        }
+    }
+
+    // ----- the swap ----------------------------------------------------------------------
+
+    /// Makes the owner of the player's position primary once the player is inside its zone by
+    /// more than the margin, and its dummy link is ready.
+    async fn maybe_swap(&mut self, [x, _, z]: [f64; 3]) -> Result<(), SessionError> {
+        let primary_server = ServerId::new(self.links[&self.primary].server.id.as_str());
+        let margin = self.state.config.zones.swap_margin;
+        let Some(zone) =
+            zoning::swap_target(&self.state.zones, &primary_server, OVERWORLD, x, z, margin)
+        else {
+            return Ok(());
+        };
+        let target = zone.owner.clone();
+        let Some(next) = self
+            .links
+            .iter()
+            .find(|(_, l)| {
+                l.role == Role::Dummy && l.phase == Phase::Play && l.server.id == target.as_str()
+            })
+            .map(|(id, _)| *id)
+        else {
+            // Not linked yet (still logging in): the swap happens on a later move.
+            return Ok(());
+        };
+        let previous = self.primary;
+        if let Some(l) = self.links.get_mut(&previous) {
+            l.role = Role::Dummy;
+        }
+        if let Some(l) = self.links.get_mut(&next) {
+            l.role = Role::Primary;
+        }
+        self.primary = next;
+        let new_server = self.links[&next].server.clone();
+        new_server.players.fetch_add(1, Ordering::Relaxed);
+        self.on_primary_server = OnServer(new_server.clone());
+        info!(from = %primary_server, to = %new_server.id, "swapped primary");
+        self.publish_links();
+        self.update_links();
+        Ok(())
+    }
+
+    // ----- plumbing ----------------------------------------------------------------------
+
+    fn backend_error(&self, link: LinkId, error: impl Into<BackendError>) -> SessionError {
+        let server = self.links.get(&link).map_or("?", |l| l.server.id.as_str());
+        SessionError::backend(server, error)
+    }
+
+    fn play_links(&self) -> impl Iterator<Item = LinkId> + '_ {
+        self.links
+            .iter()
+            .filter(|(_, l)| l.phase == Phase::Play)
+            .map(|(id, _)| *id)
+    }
+
+    fn set_link_phase(&mut self, link: LinkId, phase: Phase) {
+        if let Some(l) = self.links.get_mut(&link) {
+            l.phase = phase;
+        }
+    }
+
+    /// Closes a dummy link: the client forgets its chunks and entities.
+    fn close_link(&mut self, link: LinkId) {
+        if link == self.primary {
+            return;
+        }
+        self.links.remove(&link);
+        self.link_rx.remove(&link);
+        self.hidden.retain(|(l, _)| *l != link);
+        for pos in self.chunks.drop_link(link) {
+            // Best effort: queued now, flushed with the next batch to the client.
+            let packet = view::forget_chunk_packet(pos);
+            let _ = self.client_tx.feed(&packet[..]).now_or_never();
+        }
+        let gone = self.entities.release_link(link);
+        if !gone.is_empty() {
+            let mut packet = Vec::with_capacity(2 + 5 * gone.len());
+            write_varint(&mut packet, cb::REMOVE_ENTITIES);
+            write_varint(&mut packet, gone.len() as i32);
+            for id in gone {
+                write_varint(&mut packet, id);
+            }
+            let _ = self.client_tx.feed(&packet[..]).now_or_never();
+        }
+    }
+
+    /// Shows the links in `/api/players`.
+    fn publish_links(&self) {
+        let primary = self.links[&self.primary].server.id.clone();
+        let mut dummies: Vec<String> = self
+            .links
+            .values()
+            .filter(|l| l.role == Role::Dummy)
+            .map(|l| l.server.id.clone())
+            .collect();
+        dummies.sort();
+        self.player.set_links(primary, dummies);
+    }
+
+    async fn send_to(&mut self, link: LinkId, frame: RawFrame) -> Result<(), SessionError> {
+        let Some(l) = self.links.get_mut(&link) else {
+            return Ok(());
+        };
+        l.dirty = true;
+        let server = l.server.id.clone();
+        l.tx.feed(frame)
+            .await
+            .map_err(|e| SessionError::backend(&server, e))
+    }
+
+    async fn send_packet_to(&mut self, link: LinkId, packet: &[u8]) -> Result<(), SessionError> {
+        let Some(l) = self.links.get_mut(&link) else {
+            return Ok(());
+        };
+        l.dirty = true;
+        let server = l.server.id.clone();
+        l.tx.feed(packet)
+            .await
+            .map_err(|e| SessionError::backend(&server, e))
+    }
+
+    /// Movement and input: every link in play gets a copy, so every dummy stands where the player
+    /// stands.
+    async fn send_to_all(&mut self, frame: RawFrame) -> Result<(), SessionError> {
+        let targets: Vec<LinkId> = self.play_links().collect();
+        let Some((last, rest)) = targets.split_last() else {
+            return Ok(());
+        };
+        for link in rest {
+            self.send_to(*link, frame.clone()).await?;
+        }
+        self.send_to(*last, frame).await
+    }
+
+    async fn send_to_client(&mut self, frame: RawFrame) -> Result<(), SessionError> {
+        self.client_tx
+            .feed(frame)
+            .await
+            .map_err(|e| ClientError::from(e).into())
+    }
+
+    async fn send_packet_to_client(&mut self, packet: &[u8]) -> Result<(), SessionError> {
+        self.client_tx
+            .feed(packet)
+            .await
+            .map_err(|e| ClientError::from(e).into())
+    }
+
+    async fn flush_client(&mut self) -> Result<(), SessionError> {
+        SinkExt::<RawFrame>::flush(&mut self.client_tx)
+            .await
+            .map_err(|e| ClientError::from(e).into())
+    }
+
+    async fn flush_links(&mut self) -> Result<(), SessionError> {
+        let mut failed = Vec::new();
+        for (id, link) in self.links.iter_mut().filter(|(_, l)| l.dirty) {
+            link.dirty = false;
+            if let Err(e) = SinkExt::<RawFrame>::flush(&mut link.tx).await {
+                failed.push((*id, BackendError::from(e)));
+            }
+        }
+        for (link, error) in failed {
+            if let Some(end) = self.link_failed(link, error)? {
+                debug!(?end, "link failure ended the session");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The id of a keep-alive (clientbound or serverbound: the same single long).
+fn keep_alive_id(fields: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(fields.get(..8)?.try_into().ok()?))
+}
+
+/// The entity id a clientbound packet starts with, for packets whose first field is one.
+fn leading_entity_id(id: i32, packet: &BytesMut) -> Option<i32> {
+    let fields = &packet[meridian_wire::varint::varint_len(id)..];
+    match id {
+        cb::ENTITY_EVENT | cb::SET_ENTITY_LINK => {
+            Some(i32::from_be_bytes(fields.get(..4)?.try_into().ok()?))
+        }
+        cb::REMOVE_ENTITIES
+        | cb::SET_PASSENGERS
+        | cb::TAKE_ITEM_ENTITY
+        | cb::PLAYER_COMBAT_KILL
+        | cb::SOUND_ENTITY
+        | cb::PLAYER_LOOK_AT
+        | cb::BLOCK_DESTRUCTION => None,
+        _ => read_varint(fields).ok().map(|(v, _)| v),
+    }
+}
+
+/// The ids in a `remove_entities`.
+fn removed_ids(packet: &BytesMut) -> Vec<i32> {
+    let mut fields = &packet[meridian_wire::varint::varint_len(cb::REMOVE_ENTITIES)..];
+    let Ok((count, n)) = read_varint(fields) else {
+        return Vec::new();
     };
-    let Ok(packet) = packet else { return };
-    let _ = timeout(KICK_WRITE_TIMEOUT, client.send(&packet[..])).await;
+    fields = &fields[n..];
+    let mut ids = Vec::new();
+    for _ in 0..count.clamp(0, 4096) {
+        let Ok((id, n)) = read_varint(fields) else {
+            break;
+        };
+        ids.push(id);
+        fields = &fields[n..];
+    }
+    ids
 }
 
 /// The plain text of a backend's disconnect packet.
@@ -153,127 +1010,4 @@ fn disconnect_reason(phase: Phase, frame: RawFrame) -> String {
         },
     };
     reason.unwrap_or_else(|| "(unreadable reason)".to_owned())
-}
-
-/// Client → backend.
-async fn serverbound(
-    state: &ProxyState,
-    player: &Player,
-    server: &Server,
-    client: &mut FrameReader,
-    backend: &mut FrameWriter,
-) -> Result<End, SessionError> {
-    let read_timeout = state.config.limits.read_timeout();
-    let backend_err =
-        |e: meridian_wire::FrameError| SessionError::backend(&server.id, BackendError::from(e));
-    let mut phase = Phase::Config;
-    loop {
-        let first = match timeout(read_timeout, next_frame(client)).await {
-            Err(_) => return Err(ClientError::Timeout("in play: the client sent nothing").into()),
-            Ok(Err(e)) if e.is_closed() => return Ok(End::ClientLeft),
-            Ok(Err(e)) => return Err(ClientError::from(e).into()),
-            Ok(Ok(frame)) => frame,
-        };
-        let (mut packets, mut bytes) = (0u64, 0u64);
-        let mut next = Some(first);
-        while let Some(frame) = next.take() {
-            let action = routing::serverbound(phase, frame.id(), frame.head_fields());
-            let forward = match action {
-                Serverbound::Forward => true,
-                Serverbound::ForwardAndEnter(p) => {
-                    phase = p;
-                    true
-                }
-                Serverbound::ForwardMove(pos) => {
-                    player.set_position(pos);
-                    true
-                }
-                Serverbound::Drop(why) => {
-                    debug!(packet = frame.id(), "dropped: {why}");
-                    false
-                }
-            };
-            if forward {
-                packets += 1;
-                bytes += frame.packet_len() as u64;
-                backend.feed(frame).await.map_err(backend_err)?;
-            }
-            if packets as usize >= MAX_BATCH {
-                break;
-            }
-            next = match client.next().now_or_never() {
-                Some(Some(Ok(frame))) => Some(frame),
-                Some(Some(Err(e))) => return Err(ClientError::from(e).into()),
-                // The client closed; forward what we have first, the next read reports it.
-                Some(None) | None => None,
-            };
-        }
-        SinkExt::<RawFrame>::flush(backend)
-            .await
-            .map_err(backend_err)?;
-        state
-            .metrics
-            .forwarded(Direction::serverbound, packets, bytes);
-    }
-}
-
-/// Backend → client.
-async fn clientbound(
-    state: &ProxyState,
-    server: &Server,
-    backend: &mut FrameReader,
-    client: &mut FrameWriter,
-    client_phase: &AtomicU8,
-) -> Result<End, SessionError> {
-    let read_timeout = state.config.limits.read_timeout();
-    let client_err = |e: meridian_wire::FrameError| SessionError::from(ClientError::from(e));
-    let mut phase = Phase::Config;
-    loop {
-        let first = match timeout(read_timeout, next_frame(backend)).await {
-            Err(_) => {
-                return Err(SessionError::backend(
-                    &server.id,
-                    BackendError::Silent(read_timeout),
-                ));
-            }
-            Ok(Err(e)) => return Err(SessionError::backend(&server.id, e)),
-            Ok(Ok(frame)) => frame,
-        };
-        let (mut packets, mut bytes) = (0u64, 0u64);
-        let mut kicked = None;
-        let mut next = Some(first);
-        while let Some(frame) = next.take() {
-            match routing::clientbound(phase, frame.id()) {
-                Clientbound::Forward => {}
-                Clientbound::ForwardAndEnter(p) => {
-                    phase = p;
-                    client_phase.store(p as u8, Ordering::Relaxed);
-                }
-                Clientbound::Disconnect => {
-                    kicked = Some(disconnect_reason(phase, frame));
-                    break;
-                }
-            }
-            packets += 1;
-            bytes += frame.packet_len() as u64;
-            client.feed(frame).await.map_err(client_err)?;
-            if packets as usize >= MAX_BATCH {
-                break;
-            }
-            next = match backend.next().now_or_never() {
-                Some(Some(Ok(frame))) => Some(frame),
-                Some(Some(Err(e))) => return Err(SessionError::backend(&server.id, e)),
-                Some(None) | None => None,
-            };
-        }
-        SinkExt::<RawFrame>::flush(client)
-            .await
-            .map_err(client_err)?;
-        state
-            .metrics
-            .forwarded(Direction::clientbound, packets, bytes);
-        if let Some(reason) = kicked {
-            return Ok(End::BackendKicked(reason));
-        }
-    }
 }
