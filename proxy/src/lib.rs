@@ -12,13 +12,14 @@
 //! - [`state`]: what other tasks may see of the proxy: servers, players, session handles.
 //! - [`admin`]: the admin HTTP API and `/metrics`; [`metrics`] holds the counters.
 //! - [`health`]: backend reachability probes.
-//! - [`demo`]: two reference backends and the proxy in one process.
+//! - `demo` (feature `demo`, on by default): two reference backends and the proxy in one process.
 //!
 //! Framing (length prefix, limits, compression) lives in the `meridian-wire` crate, below all of
 //! this.
 
 pub mod admin;
 pub mod config;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod entities;
 pub mod error;

@@ -1,6 +1,6 @@
 //! The `meridian` command: parse arguments, set up logging, load config, call the library.
 
-use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
+use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
 use meridian::{Config, Proxy};
@@ -32,11 +32,12 @@ enum Command {
     /// Validate a configuration file and exit (64 when it is invalid).
     CheckConfig { file: PathBuf },
     /// Run two built-in backends, `west` and `east`, behind the proxy.
+    #[cfg(feature = "demo")]
     Demo {
         #[arg(long, default_value = "127.0.0.1:25565")]
-        bind: SocketAddr,
+        bind: std::net::SocketAddr,
         #[arg(long, default_value = "127.0.0.1:25580")]
-        admin: SocketAddr,
+        admin: std::net::SocketAddr,
     },
 }
 
@@ -90,6 +91,7 @@ fn main() -> ExitCode {
                 .await;
                 report(result)
             }
+            #[cfg(feature = "demo")]
             Command::Demo { bind, admin } => {
                 let result = async {
                     let listener = TcpListener::bind(bind).await?;

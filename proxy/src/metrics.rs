@@ -2,7 +2,7 @@
 
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
-    metrics::{counter::Counter, family::Family, gauge::Gauge},
+    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
     registry::Registry,
 };
 
@@ -39,6 +39,13 @@ pub struct Metrics {
     pub bytes: Family<DirectionLabel, Counter>,
     pub packets: Family<DirectionLabel, Counter>,
     pub errors: Family<KindLabel, Counter>,
+    pub handoffs: Family<OutcomeLabel, Counter>,
+    pub handoff_seconds: Histogram,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    pub outcome: &'static str,
 }
 
 impl Default for Metrics {
@@ -57,6 +64,9 @@ impl Metrics {
         let bytes = Family::<DirectionLabel, Counter>::default();
         let packets = Family::<DirectionLabel, Counter>::default();
         let errors = Family::<KindLabel, Counter>::default();
+        let handoffs = Family::<OutcomeLabel, Counter>::default();
+        let handoff_seconds =
+            Histogram::new([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]);
         registry.register(
             "connections",
             "TCP connections accepted",
@@ -97,6 +107,8 @@ impl Metrics {
             bytes,
             packets,
             errors,
+            handoffs,
+            handoff_seconds,
         }
     }
 
@@ -105,6 +117,13 @@ impl Metrics {
         let label = DirectionLabel { direction };
         self.packets.get_or_create(&label).inc_by(packets);
         self.bytes.get_or_create(&label).inc_by(bytes);
+    }
+
+    /// Records a finished handoff.
+    pub fn handoff(&self, succeeded: bool, took: std::time::Duration) {
+        let outcome = if succeeded { "completed" } else { "failed" };
+        self.handoffs.get_or_create(&OutcomeLabel { outcome }).inc();
+        self.handoff_seconds.observe(took.as_secs_f64());
     }
 
     pub fn error(&self, kind: &'static str) {

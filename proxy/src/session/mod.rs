@@ -3,12 +3,14 @@
 //! - [`handshake`]: reads the intention and dispatches to status or login.
 //! - [`login`]: the client's login (offline mode) and the kick helpers.
 //! - [`link`]: logging in to a backend with Velocity modern forwarding.
-//! - [`relay`]: configuration and play, forwarding raw frames both ways.
+//! - [`relay`]: configuration and play: the primary and dummy links, the view, the swap.
+//! - [`sync`]: the proxy's side of each link's `meridian:sync` conversation.
 
 pub mod handshake;
 pub mod link;
 pub mod login;
 pub mod relay;
+pub mod sync;
 
 use std::{net::SocketAddr, sync::Arc};
 

@@ -27,7 +27,12 @@ use meridian_wire::{
     ids::{config as config_ids, game::clientbound as cb, game::serverbound as sb},
     varint::{read_varint, write_varint},
 };
-use tokio::{sync::mpsc, task::JoinSet, time::timeout};
+use sync_plugin_protocol::{self as sync, ApplyOutcome, Message};
+use tokio::{
+    sync::mpsc,
+    task::JoinSet,
+    time::{Instant, sleep_until, timeout},
+};
 use tokio_stream::StreamMap;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -36,6 +41,7 @@ use zoning::{ChunkPos, ServerId};
 use super::{
     link::{self, Identity, Joined},
     login::KICK_WRITE_TIMEOUT,
+    sync::{self as link_sync, LinkSync, Received},
 };
 use crate::{
     entities::{self, EntityMap, LinkId, Rewritten, Target},
@@ -50,6 +56,9 @@ use crate::{
 const MAX_BATCH: usize = 128;
 /// The dimension zones are looked up in until the proxy tracks dimension changes.
 const OVERWORLD: &str = "minecraft:overworld";
+/// Interactions held back during a handoff; more than this abandons the handoff rather than
+/// buffering without bound.
+const MAX_QUEUED: usize = 1024;
 
 /// How a session ended.
 #[derive(Debug)]
@@ -77,6 +86,27 @@ struct Link {
     phase: Phase,
     /// Frames queued since the last flush.
     dirty: bool,
+    /// The `meridian:sync` conversation on this link.
+    sync: LinkSync,
+}
+
+/// A handoff under way: the player's state moves from `from` to `to` before `to` becomes primary.
+struct Handoff {
+    transfer_id: uuid::Uuid,
+    from: LinkId,
+    to: LinkId,
+    epoch: i64,
+    awaiting: Awaiting,
+    deadline: Instant,
+    started: Instant,
+    /// Client packets for the primary, held until the handoff ends either way.
+    queue: Vec<RawFrame>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Awaiting {
+    Snapshot,
+    Applied,
 }
 
 type LinkStream = Pin<Box<dyn Stream<Item = Result<RawFrame, FrameError>> + Send>>;
@@ -126,6 +156,9 @@ struct Session {
     chunk: Option<ChunkPos>,
     view_distance: u32,
     on_primary_server: OnServer,
+    /// Grows with every swap; fences `SetRole` and `ApplyState` on the backends.
+    role_epoch: i64,
+    handoff: Option<Handoff>,
 }
 
 pub async fn run(
@@ -153,6 +186,7 @@ pub async fn run(
             tx: backend_tx,
             phase: Phase::Config,
             dirty: false,
+            sync: LinkSync::new(player.uuid),
         },
     );
     let mut session = Session {
@@ -178,6 +212,8 @@ pub async fn run(
         chunk: None,
         view_distance: 0,
         on_primary_server: OnServer(server),
+        role_epoch: 1,
+        handoff: None,
     };
     let end = session.run(&mut commands, &shutdown).await;
     session.finish(end).await
@@ -217,6 +253,9 @@ impl Session {
                     if let Ok((server, result)) = joined {
                         self.on_dummy_joined(server, result).await?;
                     }
+                }
+                () = sleep_until(self.handoff.as_ref().map_or_else(Instant::now, |h| h.deadline)), if self.handoff.is_some() => {
+                    self.abandon_handoff("timed out").await?;
                 }
             }
         }
@@ -333,7 +372,26 @@ impl Session {
             }
             Serverbound::Forward => {}
         }
-        match routing::serverbound_destination(id) {
+        let destination = routing::serverbound_destination(id);
+        if destination != routing::Destination::AllLinks
+            && let Some(handoff) = &mut self.handoff
+        {
+            if handoff.queue.len() < MAX_QUEUED {
+                handoff.queue.push(frame);
+                return Ok(());
+            }
+            self.abandon_handoff("too many interactions queued").await?;
+        }
+        self.route_client_frame(destination, frame).await
+    }
+
+    async fn route_client_frame(
+        &mut self,
+        destination: routing::Destination,
+        frame: RawFrame,
+    ) -> Result<(), SessionError> {
+        let id = frame.id();
+        match destination {
             routing::Destination::AllLinks => self.send_to_all(frame).await,
             routing::Destination::Primary => {
                 if id == sb::KEEP_ALIVE
@@ -479,7 +537,14 @@ impl Session {
             tx: joined.writer,
             phase: Phase::Play,
             dirty: false,
+            sync: LinkSync::new(self.player.uuid),
         };
+        // Ask the backend to open the sync conversation; a backend without the plugin ignores it.
+        dummy
+            .tx
+            .feed(&link_sync::register_packet()[..])
+            .await
+            .map_err(|e| SessionError::backend(&server.id, e))?;
         // Stand the dummy where the player stands.
         if let Some([x, y, z]) = self.position {
             let mut packet = Vec::with_capacity(40);
@@ -615,6 +680,13 @@ impl Session {
                 if routing::plugin_channel(frame.head_fields())
                     .is_some_and(|c| c.starts_with(routing::RESERVED_NAMESPACE))
                 {
+                    let packet = frame
+                        .into_packet()
+                        .map_err(|e| self.backend_error(link, e))?;
+                    let fields = &packet[meridian_wire::varint::varint_len(id)..];
+                    if let Some(payload) = link_sync::sync_payload(fields) {
+                        self.on_sync_payload(link, payload).await?;
+                    }
                     return Ok(None);
                 }
             }
@@ -623,6 +695,8 @@ impl Session {
                     .into_packet()
                     .map_err(|e| self.backend_error(link, e))?;
                 self.primary_login(link, &packet)?;
+                self.send_packet_to(link, &link_sync::register_packet())
+                    .await?;
                 return self.send_packet_to_client(&packet).await.map(|()| None);
             }
             cb::PLAYER_POSITION if role == Role::Primary => {
@@ -647,7 +721,12 @@ impl Session {
             && let Some(answer) = routing::dummy_answer(id, frame.head_fields())
         {
             // Keep-alives, pings, teleports and chunk batches of a dummy are the proxy's to answer.
-            return self.send_packet_to(link, &answer).await.map(|()| None);
+            self.send_packet_to(link, &answer).await?;
+            if id == cb::PLAYER_POSITION {
+                self.put_dummy_back(link, routing::teleport_position(frame.head_fields()))
+                    .await?;
+            }
+            return Ok(None);
         }
         match view::chunk_packet(id, frame.head_fields()) {
             Ok(Some(ChunkPacket::Load(pos))) => {
@@ -785,8 +864,12 @@ impl Session {
     // ----- the swap ----------------------------------------------------------------------
 
     /// Makes the owner of the player's position primary once the player is inside its zone by
-    /// more than the margin, and its dummy link is ready.
+    /// more than the margin and its dummy link is ready: by a handoff of the player's state when
+    /// both backends speak the sync channel.
     async fn maybe_swap(&mut self, [x, _, z]: [f64; 3]) -> Result<(), SessionError> {
+        if self.handoff.is_some() {
+            return Ok(());
+        }
         let primary_server = ServerId::new(self.links[&self.primary].server.id.as_str());
         let margin = self.state.config.zones.swap_margin;
         let Some(zone) =
@@ -806,6 +889,81 @@ impl Session {
             // Not linked yet (still logging in): the swap happens on a later move.
             return Ok(());
         };
+        let both_speak_sync = self.links[&self.primary].sync.is_established()
+            && self.links[&next].sync.is_established();
+        if !both_speak_sync {
+            // Without the sync plugin on both sides nothing can carry the player's state; swap the
+            // view anyway so the player is not stuck at the border, and say so.
+            warn!(from = %primary_server, to = %target, "swapping without a state handoff: a backend lacks the sync channel");
+            self.make_primary(next).await?;
+            return Ok(());
+        }
+        let handoff = Handoff {
+            transfer_id: uuid::Uuid::new_v4(),
+            from: self.primary,
+            to: next,
+            epoch: self.role_epoch + 1,
+            awaiting: Awaiting::Snapshot,
+            deadline: Instant::now() + sync::HANDOFF_TIMEOUT,
+            started: Instant::now(),
+            queue: Vec::new(),
+        };
+        let request = Message::StateRequest(sync::StateRequest {
+            transfer_id: handoff.transfer_id,
+            player: self.player.uuid,
+        });
+        debug!(from = %primary_server, to = %target, transfer = %handoff.transfer_id, "handoff started");
+        self.handoff = Some(handoff);
+        self.send_sync(self.primary, &request).await
+    }
+
+    /// A dummy's backend teleported it: if that is not where the player is, put it back, so the
+    /// dummy keeps standing where the player stands.
+    async fn put_dummy_back(
+        &mut self,
+        link: LinkId,
+        moved_to: Option<[f64; 3]>,
+    ) -> Result<(), SessionError> {
+        let Some([x, y, z]) = self.position else {
+            return Ok(());
+        };
+        let far = moved_to.is_none_or(|[tx, ty, tz]| {
+            (tx - x).abs() > 0.5 || (ty - y).abs() > 0.5 || (tz - z).abs() > 0.5
+        });
+        if !far {
+            return Ok(());
+        }
+        if self
+            .links
+            .get(&link)
+            .is_some_and(|l| l.sync.is_established())
+        {
+            let location = sync::Location {
+                dimension: OVERWORLD.to_owned(),
+                x,
+                y,
+                z,
+                yaw: 0.0,
+                pitch: 0.0,
+            };
+            let message = Message::TeleportDummy(sync::TeleportDummy {
+                player: self.player.uuid,
+                location,
+            });
+            return self.send_sync(link, &message).await;
+        }
+        // Without the sync channel, a movement packet is the only way to say where it stands.
+        let mut packet = Vec::with_capacity(30);
+        write_varint(&mut packet, sb::MOVE_PLAYER_POS);
+        for v in [x, y, z] {
+            packet.extend_from_slice(&v.to_be_bytes());
+        }
+        packet.push(1);
+        self.send_packet_to(link, &packet).await
+    }
+
+    /// Makes `next` the primary: what the client sees of UI, chat and the player now comes from it.
+    async fn make_primary(&mut self, next: LinkId) -> Result<(), SessionError> {
         let previous = self.primary;
         if let Some(l) = self.links.get_mut(&previous) {
             l.role = Role::Dummy;
@@ -817,9 +975,232 @@ impl Session {
         let new_server = self.links[&next].server.clone();
         new_server.players.fetch_add(1, Ordering::Relaxed);
         self.on_primary_server = OnServer(new_server.clone());
-        info!(from = %primary_server, to = %new_server.id, "swapped primary");
+        info!(to = %new_server.id, "swapped primary");
         self.publish_links();
         self.update_links();
+        Ok(())
+    }
+
+    async fn on_sync_payload(&mut self, link: LinkId, payload: &[u8]) -> Result<(), SessionError> {
+        let Some(l) = self.links.get_mut(&link) else {
+            return Ok(());
+        };
+        match l.sync.receive(payload) {
+            Ok(Received::Nothing) => Ok(()),
+            Ok(Received::Established(reply)) => {
+                if let Some(reply) = reply {
+                    self.send_sync(link, &reply).await?;
+                }
+                let role = if link == self.primary {
+                    sync::Role::Primary
+                } else {
+                    sync::Role::Dummy
+                };
+                let set_role = Message::SetRole(sync::SetRole {
+                    player: self.player.uuid,
+                    role,
+                    epoch: self.role_epoch,
+                });
+                self.send_sync(link, &set_role).await?;
+                if role == sync::Role::Dummy
+                    && let Some([x, y, z]) = self.position
+                {
+                    let location = sync::Location {
+                        dimension: OVERWORLD.to_owned(),
+                        x,
+                        y,
+                        z,
+                        yaw: 0.0,
+                        pitch: 0.0,
+                    };
+                    self.send_sync(
+                        link,
+                        &Message::TeleportDummy(sync::TeleportDummy {
+                            player: self.player.uuid,
+                            location,
+                        }),
+                    )
+                    .await?;
+                }
+                Ok(())
+            }
+            Ok(Received::Message(message)) => self.on_sync_message(link, message).await,
+            Err(e) => {
+                // The conversation is over on this link; the player plays on without it.
+                warn!(server = %l.server.id, "sync channel broken: {e}");
+                self.state.metrics.error("backend_sync");
+                if self
+                    .handoff
+                    .as_ref()
+                    .is_some_and(|h| h.from == link || h.to == link)
+                {
+                    self.abandon_handoff("sync channel broken").await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn on_sync_message(
+        &mut self,
+        link: LinkId,
+        message: Message,
+    ) -> Result<(), SessionError> {
+        match message {
+            Message::Heartbeat(_) => {
+                if let Some(l) = self.links.get(&link) {
+                    l.server.online.store(true, Ordering::Relaxed);
+                }
+                Ok(())
+            }
+            Message::StateSnapshot(snapshot) => {
+                let Some(h) = self.handoff.as_mut().filter(|h| {
+                    h.from == link
+                        && h.awaiting == Awaiting::Snapshot
+                        && h.transfer_id == snapshot.transfer_id
+                }) else {
+                    debug!("ignored a late or unexpected state snapshot");
+                    return Ok(());
+                };
+                h.awaiting = Awaiting::Applied;
+                h.deadline = Instant::now() + sync::HANDOFF_TIMEOUT;
+                let (to, apply) = (
+                    h.to,
+                    Message::ApplyState(sync::ApplyState {
+                        transfer_id: h.transfer_id,
+                        player: self.player.uuid,
+                        epoch: h.epoch,
+                        state: snapshot.state,
+                    }),
+                );
+                self.send_sync(to, &apply).await
+            }
+            Message::StateRefused(refused) => {
+                if self
+                    .handoff
+                    .as_ref()
+                    .is_some_and(|h| h.from == link && h.transfer_id == refused.transfer_id)
+                {
+                    self.abandon_handoff(&format!(
+                        "refused by the old primary: {}",
+                        refused.reason
+                    ))
+                    .await?;
+                }
+                Ok(())
+            }
+            Message::StateApplied(applied) => {
+                if !self.handoff.as_ref().is_some_and(|h| {
+                    h.to == link
+                        && h.awaiting == Awaiting::Applied
+                        && h.transfer_id == applied.transfer_id
+                }) {
+                    debug!("ignored a late or unexpected state acknowledgement");
+                    return Ok(());
+                }
+                match applied.outcome {
+                    ApplyOutcome::Applied | ApplyOutcome::AlreadyApplied => {
+                        self.complete_handoff().await
+                    }
+                    ApplyOutcome::Refused { reason } => {
+                        self.abandon_handoff(&format!("refused by the new primary: {reason}"))
+                            .await
+                    }
+                }
+            }
+            // Whatever a dummy's backend did to the ghost is the primary's to apply, once.
+            relayed @ (Message::RelayDamage(_)
+            | Message::RelayKnockback(_)
+            | Message::RelayEffect(_)) => {
+                if link != self.primary {
+                    self.send_sync(self.primary, &relayed).await?;
+                }
+                Ok(())
+            }
+            other => {
+                debug!(message = ?other.kind(), "sync message not handled by the proxy");
+                Ok(())
+            }
+        }
+    }
+
+    /// The new primary has the player's state: swap roles and deliver what was held back.
+    async fn complete_handoff(&mut self) -> Result<(), SessionError> {
+        let Some(h) = self.handoff.take() else {
+            return Ok(());
+        };
+        self.role_epoch = h.epoch;
+        let player = self.player.uuid;
+        self.send_sync(
+            h.to,
+            &Message::SetRole(sync::SetRole {
+                player,
+                role: sync::Role::Primary,
+                epoch: h.epoch,
+            }),
+        )
+        .await?;
+        self.send_sync(
+            h.from,
+            &Message::SetRole(sync::SetRole {
+                player,
+                role: sync::Role::Dummy,
+                epoch: h.epoch,
+            }),
+        )
+        .await?;
+        self.make_primary(h.to).await?;
+        self.state.metrics.handoff(true, h.started.elapsed());
+        for frame in h.queue {
+            let destination = routing::serverbound_destination(frame.id());
+            self.route_client_frame(destination, frame).await?;
+        }
+        Ok(())
+    }
+
+    /// The handoff failed: the old primary stays primary, unfrozen, and gets what was held back.
+    async fn abandon_handoff(&mut self, why: &str) -> Result<(), SessionError> {
+        let Some(h) = self.handoff.take() else {
+            return Ok(());
+        };
+        self.role_epoch = h.epoch;
+        let to = self
+            .links
+            .get(&h.to)
+            .map_or("?", |l| l.server.id.as_str())
+            .to_owned();
+        warn!(to = %to, transfer = %h.transfer_id, "handoff abandoned: {why}");
+        self.state.metrics.handoff(false, h.started.elapsed());
+        if self.links.contains_key(&h.from) {
+            let unfreeze = Message::SetRole(sync::SetRole {
+                player: self.player.uuid,
+                role: sync::Role::Primary,
+                epoch: h.epoch,
+            });
+            self.send_sync(h.from, &unfreeze).await?;
+        }
+        for frame in h.queue {
+            let destination = routing::serverbound_destination(frame.id());
+            self.route_client_frame(destination, frame).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends a sync message on a link whose conversation is established (otherwise drops it).
+    async fn send_sync(&mut self, link: LinkId, message: &Message) -> Result<(), SessionError> {
+        let Some(l) = self.links.get(&link) else {
+            return Ok(());
+        };
+        let packets = match l.sync.packets(message) {
+            Ok(packets) => packets,
+            Err(e) => {
+                warn!(server = %l.server.id, "cannot send {:?} on the sync channel: {e}", message.kind());
+                return Ok(());
+            }
+        };
+        for packet in packets {
+            self.send_packet_to(link, &packet).await?;
+        }
         Ok(())
     }
 
@@ -847,6 +1228,12 @@ impl Session {
     fn close_link(&mut self, link: LinkId) {
         if link == self.primary {
             return;
+        }
+        if self.handoff.as_ref().is_some_and(|h| h.to == link) {
+            // Its target is gone: the deadline branch abandons it at once.
+            if let Some(h) = &mut self.handoff {
+                h.deadline = Instant::now();
+            }
         }
         self.links.remove(&link);
         self.link_rx.remove(&link);
