@@ -61,6 +61,25 @@ const commands = {
     const b = bot.blockAt(new (require('vec3').Vec3)(c.x, c.y, c.z))
     emit({ event: 'block', name: b ? b.name : null })
   },
+  // Walks (sprinting, with mineflayer's physics) to x, z and reports where it stopped.
+  walk: (c) => {
+    const { Vec3 } = require('vec3')
+    const start = bot.entity.position.clone()
+    const sign = Math.sign(c.x - start.x) || 1
+    bot.lookAt(new Vec3(c.x, start.y + 1.6, c.z), true).then(() => {
+      bot.setControlState('sprint', true)
+      bot.setControlState('forward', true)
+      const onMove = () => {
+        const p = bot.entity.position
+        if (Math.hypot(p.x - c.x, p.z - c.z) < 0.6 || Math.sign(c.x - p.x) !== sign) {
+          bot.clearControlStates()
+          bot.removeListener('move', onMove)
+          emit({ event: 'arrived', x: p.x, y: p.y, z: p.z })
+        }
+      }
+      bot.on('move', onMove)
+    })
+  },
   quit: () => bot.quit()
 }
 

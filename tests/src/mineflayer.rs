@@ -126,6 +126,17 @@ impl Bot {
         event["name"].as_str().map(str::to_owned)
     }
 
+    /// Walks to `x, z` with the bot's own physics and returns where it stopped.
+    pub async fn walk(&mut self, within: Duration, x: f64, z: f64) -> [f64; 3] {
+        self.send(json!({ "cmd": "walk", "x": x, "z": z })).await;
+        let event = self.wait_for(within, |e| e["event"] == "arrived").await;
+        [
+            event["x"].as_f64().unwrap_or(f64::NAN),
+            event["y"].as_f64().unwrap_or(f64::NAN),
+            event["z"].as_f64().unwrap_or(f64::NAN),
+        ]
+    }
+
     /// Events seen so far that are packets of this name.
     pub fn packets(&self, name: &str) -> Vec<&Value> {
         self.events

@@ -170,3 +170,45 @@ async fn stopping_the_primary_kicks_with_a_clear_message() {
         assert!(reason.contains("west"), "{reason}");
     });
 }
+
+#[tokio::test]
+async fn a_player_watching_another_cross_sees_them_once_and_in_place() {
+    within!(120, async {
+        let cluster = TestCluster::demo().run().await;
+        let alice = TestClient::join(cluster.proxy_addr(), "Alice")
+            .await
+            .expect("join");
+        let mut bob = TestClient::join(cluster.proxy_addr(), "Bob")
+            .await
+            .expect("join");
+        alice.move_to(-4.5, 64.0, 0.5).await.unwrap();
+        let bob_uuid = bob.uuid();
+        let bobs = |alice: &TestClient| -> Vec<[f64; 3]> {
+            alice
+                .entities()
+                .values()
+                .filter(|e| e.uuid == bob_uuid)
+                .map(|e| e.position)
+                .collect()
+        };
+        let mut path: Vec<i32> = (-8..=16).collect();
+        path.extend((-8..16).rev());
+        for x in path {
+            let pos = x as f64 + 0.5;
+            bob.move_to(pos, 64.0, 0.5).await.unwrap();
+            // Alice sees Bob exactly once, within a block of where he is.
+            eventually(WAIT, &format!("Alice sees Bob once near x={pos}"), || {
+                let seen = bobs(&alice);
+                seen.len() == 1
+                    && (seen[0][0] - pos).abs() <= 1.0
+                    && (seen[0][2] - 0.5).abs() <= 1.0
+            })
+            .await;
+            if x == 16 {
+                assert_eq!(whereami(&mut bob).await, "server=east");
+            }
+        }
+        assert_eq!(whereami(&mut bob).await, "server=west");
+        assert_eq!(alice.duplicate_adds(), 0);
+    });
+}
