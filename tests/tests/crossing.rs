@@ -212,3 +212,57 @@ async fn a_player_watching_another_cross_sees_them_once_and_in_place() {
         assert_eq!(alice.duplicate_adds(), 0);
     });
 }
+
+#[tokio::test]
+async fn a_dummy_link_closes_when_its_zones_leave_view_and_reopens_when_they_return() {
+    within!(90, async {
+        let cluster = TestCluster::demo().run().await;
+        let mut erin = TestClient::join(cluster.proxy_addr(), "Erin")
+            .await
+            .expect("join");
+        let dummies = || async { cluster.admin_get("/api/players").await[0]["dummies"].clone() };
+        let east = serde_json::json!(["east"]);
+        let none = serde_json::json!([]);
+        let wait_dummies = |want: serde_json::Value| {
+            let dummies = &dummies;
+            async move {
+                let deadline = Instant::now() + WAIT;
+                loop {
+                    let got = dummies().await;
+                    if got == want {
+                        return;
+                    }
+                    assert!(
+                        Instant::now() < deadline,
+                        "dummies stayed {got}, wanted {want}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        };
+        wait_dummies(east.clone()).await;
+        // View distance 6 chunks: at chunk -7 east (chunk 0) is still within view + 1 of slack.
+        erin.move_to(-7.0 * 16.0 + 0.5, 64.0, 0.5).await.unwrap();
+        assert_eq!(whereami(&mut erin).await, "server=west");
+        assert_eq!(
+            dummies().await,
+            east,
+            "hysteresis keeps the link just outside view"
+        );
+        // Far west: no east zone anywhere near, the link closes and east's chunks go with it.
+        erin.move_to(-200.5, 64.0, 0.5).await.unwrap();
+        wait_dummies(none).await;
+        eventually(WAIT, "east's chunks are gone", || {
+            erin.loaded_chunks().iter().all(|(x, _)| *x < 0)
+        })
+        .await;
+        // Back near the border: the link opens again and east's side is shown.
+        erin.move_to(-8.5, 64.0, 0.5).await.unwrap();
+        wait_dummies(east).await;
+        eventually(WAIT, "east's side is shown again", || {
+            in_view(-8.5, 0.5).is_subset(&erin.loaded_chunks()) && shown(&erin, "cow") == 1
+        })
+        .await;
+        assert!(erin.disconnect_reason().is_none());
+    });
+}
