@@ -1,4 +1,5 @@
-//! The test commands: `/whereami`, `/give <item> <count>`, `/inv`.
+//! The test commands: `/whereami`, `/give <item> <count>`, `/inv`, over the player state the
+//! sync channel hands off (so what `/give` gives travels with the player).
 //!
 //! They are declared to the client so a vanilla client sends them as `chat_command` without
 //! complaining, and answered with system chat, which every client shows the same way.
@@ -9,6 +10,8 @@ use azalea_protocol::packets::game::c_commands::{
     BrigadierNodeStub, BrigadierNumber, BrigadierParser, ClientboundCommands, NodeType,
 };
 use azalea_registry::builtin::ItemKind;
+
+use crate::{player::Game, sync::state};
 
 /// Largest count `/give` accepts, so a count cannot overflow the inventory.
 pub const MAX_GIVE: u32 = 6400;
@@ -57,58 +60,62 @@ pub fn declare() -> ClientboundCommands {
     }
 }
 
-/// A server-side inventory: one entry per item type, in the order first given.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Inventory {
-    slots: Vec<(ItemKind, u32)>,
+/// A command's answer, and whether it changed the inventory (so the client is shown it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub text: String,
+    pub inventory_changed: bool,
 }
 
-impl Inventory {
-    pub fn add(&mut self, item: ItemKind, count: u32) {
-        match self.slots.iter_mut().find(|(i, _)| *i == item) {
-            Some((_, have)) => *have = have.saturating_add(count),
-            None => self.slots.push((item, count)),
+impl From<String> for Reply {
+    fn from(text: String) -> Self {
+        Self {
+            text,
+            inventory_changed: false,
         }
     }
-
-    pub fn slots(&self) -> &[(ItemKind, u32)] {
-        &self.slots
-    }
-
-    /// `inv=minecraft:stone:5,minecraft:dirt:1`, or `inv=` when empty.
-    pub fn describe(&self) -> String {
-        let items: Vec<String> = self
-            .slots
-            .iter()
-            .map(|(item, count)| format!("{item}:{count}"))
-            .collect();
-        format!("inv={}", items.join(","))
-    }
 }
 
-/// Runs a command line (without the slash) and returns the reply for the caller.
-pub fn execute(line: &str, server_id: &str, inventory: &mut Inventory) -> String {
+/// Runs a command line (without the slash) for `player` and returns the reply for the caller.
+///
+/// `/give` works for a dummy too (it is this server's own action, and a dummy's inventory is
+/// replaced whole by the next `ApplyState`), but not for a player frozen for a handoff: its
+/// state has been sent away and must not change.
+pub fn execute(line: &str, server_id: &str, player: &mut Game) -> Reply {
     let mut words = line.split_whitespace();
     match (words.next(), words.next(), words.next(), words.next()) {
-        (Some("whereami"), None, ..) => format!("server={server_id}"),
-        (Some("inv"), None, ..) => inventory.describe(),
-        (Some("give"), Some(item), Some(count), None) => {
-            let Ok(kind) = ItemKind::from_str(item) else {
-                return format!("Unknown item: {item}");
-            };
-            if kind == ItemKind::Air {
-                return "Cannot give air".into();
-            }
-            match count.parse::<u32>() {
-                Ok(n) if (1..=MAX_GIVE).contains(&n) => {
-                    inventory.add(kind, n);
-                    format!("Gave {n} {kind}")
-                }
-                _ => format!("Count must be 1 to {MAX_GIVE}: {count}"),
-            }
-        }
-        (Some("give"), ..) => "Usage: /give <item> <count>".into(),
-        _ => format!("Unknown command: /{line}"),
+        (Some("whereami"), None, ..) => format!("server={server_id}").into(),
+        (Some("inv"), None, ..) => state::describe(&player.state).into(),
+        (Some("give"), Some(item), Some(count), None) => give(player, item, count),
+        (Some("give"), ..) => Reply::from("Usage: /give <item> <count>".to_owned()),
+        _ => format!("Unknown command: /{line}").into(),
+    }
+}
+
+fn give(player: &mut Game, item: &str, count: &str) -> Reply {
+    let Ok(kind) = ItemKind::from_str(item) else {
+        return format!("Unknown item: {item}").into();
+    };
+    if kind == ItemKind::Air {
+        return Reply::from("Cannot give air".to_owned());
+    }
+    let n = match count.parse::<u32>() {
+        Ok(n) if (1..=MAX_GIVE).contains(&n) => n,
+        _ => return format!("Count must be 1 to {MAX_GIVE}: {count}").into(),
+    };
+    if player.standing.frozen().is_some() {
+        return Reply::from("You are being moved to another server; try again".to_owned());
+    }
+    let wanted = i32::try_from(n).unwrap_or(i32::MAX);
+    let given = state::add_items(&mut player.state, &kind.to_string(), wanted);
+    let text = if given == wanted {
+        format!("Gave {n} {kind}")
+    } else {
+        format!("Gave {given} {kind}; the inventory is full")
+    };
+    Reply {
+        text,
+        inventory_changed: given > 0,
     }
 }
 
@@ -120,31 +127,55 @@ mod tests {
 
     use super::*;
 
+    fn player() -> Game {
+        Game {
+            state: state::initial([0.0; 3]),
+            standing: Default::default(),
+        }
+    }
+
+    fn run(line: &str, player: &mut Game) -> String {
+        execute(line, "east", player).text
+    }
+
     #[test]
     fn commands() {
-        let mut inv = Inventory::default();
-        assert_eq!(execute("whereami", "east", &mut inv), "server=east");
-        assert_eq!(execute("inv", "east", &mut inv), "inv=");
+        let mut p = player();
+        assert_eq!(run("whereami", &mut p), "server=east");
+        assert_eq!(run("inv", &mut p), "inv=");
+        assert_eq!(run("give stone 5", &mut p), "Gave 5 minecraft:stone");
         assert_eq!(
-            execute("give stone 5", "east", &mut inv),
-            "Gave 5 minecraft:stone"
-        );
-        assert_eq!(
-            execute("give minecraft:dirt 1", "east", &mut inv),
+            run("give minecraft:dirt 1", &mut p),
             "Gave 1 minecraft:dirt"
         );
+        assert_eq!(run("give stone 2", &mut p), "Gave 2 minecraft:stone");
+        assert_eq!(run("inv", &mut p), "inv=stone:7,dirt:1");
         assert_eq!(
-            execute("give stone 2", "east", &mut inv),
-            "Gave 2 minecraft:stone"
+            state::list(&p.state),
+            vec![
+                (0, "minecraft:stone".into(), 7),
+                (1, "minecraft:dirt".into(), 1)
+            ]
         );
+        assert!(run("give nothing 1", &mut p).starts_with("Unknown item"));
+        assert!(run("give stone 0", &mut p).starts_with("Count"));
+        assert!(run("give stone -3", &mut p).starts_with("Count"));
+        assert!(run("tp 0 0 0", &mut p).starts_with("Unknown command"));
+        assert!(execute("give stone 1", "east", &mut p).inventory_changed);
+        assert!(!execute("inv", "east", &mut p).inventory_changed);
+    }
+
+    #[test]
+    fn a_full_inventory_and_a_frozen_player_are_told_so() {
+        let mut p = player();
         assert_eq!(
-            execute("inv", "east", &mut inv),
-            "inv=minecraft:stone:7,minecraft:dirt:1"
+            run("give dirt 6400", &mut p),
+            "Gave 2304 minecraft:dirt; the inventory is full"
         );
-        assert!(execute("give nothing 1", "east", &mut inv).starts_with("Unknown item"));
-        assert!(execute("give stone 0", "east", &mut inv).starts_with("Count"));
-        assert!(execute("give stone -3", "east", &mut inv).starts_with("Count"));
-        assert!(execute("tp 0 0 0", "east", &mut inv).starts_with("Unknown command"));
+        let mut p = player();
+        p.standing.freeze(uuid::Uuid::nil());
+        assert!(run("give dirt 1", &mut p).contains("moved to another server"));
+        assert_eq!(run("inv", &mut p), "inv=");
     }
 
     #[test]

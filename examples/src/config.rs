@@ -142,6 +142,14 @@ pub struct BackendConfig {
         deserialize_with = "millis"
     )]
     pub login_timeout: Duration,
+    /// How long the backend waits for the proxy's `Welcome` after its `Hello` on
+    /// `meridian:sync` before disconnecting the link (the spec's `HANDSHAKE_TIMEOUT`).
+    #[serde(
+        rename = "sync_handshake_timeout_ms",
+        default = "default_sync_handshake_timeout",
+        deserialize_with = "millis"
+    )]
+    pub sync_handshake_timeout: Duration,
 }
 
 fn default_view_distance() -> u8 {
@@ -164,6 +172,9 @@ fn default_keep_alive_timeout() -> Duration {
 }
 fn default_login_timeout() -> Duration {
     Duration::from_secs(10)
+}
+fn default_sync_handshake_timeout() -> Duration {
+    sync_plugin_protocol::HANDSHAKE_TIMEOUT
 }
 
 fn marker_setting<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Marker>, D::Error> {
@@ -222,6 +233,7 @@ impl BackendConfig {
             keep_alive_interval: default_keep_alive_interval(),
             keep_alive_timeout: default_keep_alive_timeout(),
             login_timeout: default_login_timeout(),
+            sync_handshake_timeout: default_sync_handshake_timeout(),
         }
     }
 
@@ -285,8 +297,9 @@ impl BackendConfig {
         if self.keep_alive_interval.is_zero()
             || self.keep_alive_timeout.is_zero()
             || self.login_timeout.is_zero()
+            || self.sync_handshake_timeout.is_zero()
         {
-            return invalid("keep_alive_interval_ms, keep_alive_timeout_ms and login_timeout_ms must be positive".into());
+            return invalid("keep_alive_interval_ms, keep_alive_timeout_ms, login_timeout_ms and sync_handshake_timeout_ms must be positive".into());
         }
         if self.keep_alive_timeout < self.keep_alive_interval {
             return invalid("keep_alive_timeout_ms must be at least keep_alive_interval_ms".into());
@@ -324,6 +337,7 @@ mod tests {
         assert_eq!(config.keep_alive_interval, Duration::from_secs(15));
         assert_eq!(config.keep_alive_timeout, Duration::from_secs(30));
         assert_eq!(config.login_timeout, Duration::from_secs(10));
+        assert_eq!(config.sync_handshake_timeout, Duration::from_secs(5));
         config.validate().unwrap();
         assert_eq!(
             BackendConfig::from_toml("id = \"a\"\nforwarding_secret = \"s\"").unwrap(),
@@ -350,6 +364,7 @@ mod tests {
             keep_alive_interval_ms = 1000
             keep_alive_timeout_ms = 2000
             login_timeout_ms = 500
+            sync_handshake_timeout_ms = 250
             "#,
         )
         .unwrap();
@@ -364,6 +379,7 @@ mod tests {
         assert_eq!(config.compression_threshold, None);
         assert_eq!(config.keep_alive_interval, Duration::from_secs(1));
         assert_eq!(config.login_timeout, Duration::from_millis(500));
+        assert_eq!(config.sync_handshake_timeout, Duration::from_millis(250));
         let off = BackendConfig::from_toml("id = \"a\"\nmarker = false").unwrap();
         assert_eq!(off.marker, None);
         let bad =

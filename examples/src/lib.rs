@@ -10,10 +10,12 @@
 //! - `configuration`: known packs, registry data, tags, features.
 //! - [`registries`]: the shipped registry data (`data/registries-26.1.bin`) and the tags it names.
 //! - `play`: one player in play: join sequence, movement, chunk streaming, keep-alive.
-//! - [`player`]: the roster of players and the events they send each other.
+//! - [`player`]: the roster of players, their game state, the items on the ground, and the
+//!   events connections send each other.
 //! - [`world`]: the flat world and its chunk encoding.
 //! - [`commands`]: `/whereami`, `/give`, `/inv`.
-//! - [`sync`]: the backend side of the `meridian:sync` channel.
+//! - [`sync`]: the backend side of the `meridian:sync` channel: handshake, heartbeats, roles
+//!   and the dummy rules, handoffs, zones, relays and mirroring.
 
 pub mod commands;
 pub mod config;
@@ -28,4 +30,6 @@ pub mod world;
 
 pub use config::{BackendConfig, ConfigError, Marker, Secret};
 pub use login::{NO_FORWARDING, SECRET_MISMATCH};
+pub use player::GroundItem;
 pub use server::{BackendError, BackendHandle, OnlinePlayer, ReferenceBackend};
+pub use sync::handler::DamageOutcome;

@@ -1,8 +1,11 @@
 //! One player in play: the join sequence, then a loop over the client's packets, the other
-//! players' events, keep-alive and shutdown.
+//! players' events, keep-alive, the `meridian:sync` link's timers, and shutdown.
 //!
 //! Everything the client is sent goes through this task, so the client's view (loaded
-//! chunks, shown entities, tab list) is plain local state with no locking.
+//! chunks, shown entities and items, tab list, shown effects) is plain local state with no
+//! locking. The player's game state lives in the roster's shared book, because test hooks and
+//! other connections (pickups) change it too; changes made elsewhere arrive here as
+//! [`Event::Effects`] and are shown from this task.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -11,6 +14,7 @@ use std::{
 };
 
 use azalea_auth::game_profile::GameProfile;
+use azalea_buf::UnsizedByteArray;
 use azalea_chat::FormattedText;
 use azalea_core::{
     delta::LpVec3,
@@ -31,12 +35,12 @@ use azalea_protocol::{
             c_block_update::ClientboundBlockUpdate,
             c_chunk_batch_finished::ClientboundChunkBatchFinished,
             c_chunk_batch_start::ClientboundChunkBatchStart,
+            c_custom_payload::ClientboundCustomPayload,
             c_disconnect::ClientboundDisconnect,
             c_entity_position_sync::ClientboundEntityPositionSync,
             c_game_event::{ClientboundGameEvent, EventType},
             c_keep_alive::ClientboundKeepAlive,
             c_login::ClientboundLogin,
-            c_player_abilities::{ClientboundPlayerAbilities, PlayerAbilitiesFlags},
             c_player_info_remove::ClientboundPlayerInfoRemove,
             c_player_info_update::{ActionEnumSet, ClientboundPlayerInfoUpdate, PlayerInfoEntry},
             c_player_position::ClientboundPlayerPosition,
@@ -44,9 +48,10 @@ use azalea_protocol::{
             c_rotate_head::ClientboundRotateHead,
             c_set_chunk_cache_center::ClientboundSetChunkCacheCenter,
             c_set_default_spawn_position::ClientboundSetDefaultSpawnPosition,
-            c_set_health::ClientboundSetHealth,
+            c_set_entity_motion::ClientboundSetEntityMotion,
             c_set_held_slot::ClientboundSetHeldSlot,
             c_system_chat::ClientboundSystemChat,
+            c_take_item_entity::ClientboundTakeItemEntity,
             s_player_action::Action,
         },
     },
@@ -63,20 +68,25 @@ use meridian_wire::{
     ids::game::{clientbound as game_ids, serverbound as ids},
     varint::write_varint,
 };
+use sync_plugin_protocol::{Message, MirrorState, PlayerState, PositionReport};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
-    commands::{self, Inventory},
+    commands,
     login::profile,
-    player::{Event, Membership, PlayerInfo},
+    player::{Event, GroundItem, Membership, PlayerInfo},
     server::{GameData, SessionError, Shared},
-    sync::{self, SyncContext},
+    sync::{
+        self, Effects, Moved, Show, handler,
+        link::{Link, Received, Timer},
+        show,
+    },
     world::{block_at, chunk_coord, chunks_in_view, in_view},
 };
 
-const OVERWORLD: &str = "minecraft:overworld";
+pub(crate) const OVERWORLD: &str = "minecraft:overworld";
 
 pub(crate) async fn play(
     conn: ServerGame,
@@ -95,8 +105,11 @@ pub(crate) async fn play(
         yaw: 0.0,
         pitch: 0.0,
         on_ground: true,
+        appearance: None,
     };
-    let (mut membership, others) = shared.roster.join(me.clone());
+    let (mut membership, others) = shared
+        .roster
+        .join(me.clone(), sync::state::initial(shared.config.spawn));
     let write_timeout = shared.config.keep_alive_timeout;
     let mut session = Session {
         out: Out {
@@ -114,7 +127,15 @@ pub(crate) async fn play(
         pending_teleport: None,
         next_teleport: 1,
         keep_alive: KeepAlive::new(shared.config.keep_alive_interval),
-        inventory: Inventory::default(),
+        link: Link::new(
+            &shared.config.id,
+            player.uuid,
+            &player.name,
+            shared.config.sync_handshake_timeout,
+        ),
+        shown_items: HashSet::new(),
+        shown_effects: Vec::new(),
+        inventory_state_id: 0,
     };
     let result = session
         .run(&mut reader, &mut membership, others, &shutdown)
@@ -212,7 +233,13 @@ struct Session<'a> {
     pending_teleport: Option<u32>,
     next_teleport: u32,
     keep_alive: KeepAlive,
-    inventory: Inventory,
+    link: Link,
+    /// Ground items this client was shown, by entity id.
+    shown_items: HashSet<i32>,
+    /// The effects this client was shown on itself, so ones that ended can be removed.
+    shown_effects: Vec<String>,
+    /// The inventory menu's state id, bumped with every full content update, as vanilla does.
+    inventory_state_id: u32,
 }
 
 impl Session<'_> {
@@ -226,21 +253,33 @@ impl Session<'_> {
         self.start(others).await?;
         let timeout = self.shared.config.keep_alive_timeout;
         loop {
-            let wake = self.keep_alive.deadline(timeout);
+            let keep_alive = self.keep_alive.deadline(timeout);
+            let wake = self
+                .link
+                .deadline()
+                .map_or(keep_alive, |d| d.min(keep_alive));
             tokio::select! {
                 _ = shutdown.cancelled() => return self.kick("Server closed".into()).await,
                 frame = next_frame(reader) => match frame {
-                    Ok(frame) => self.on_frame(frame).await?,
+                    Ok(frame) => {
+                        let started = Instant::now();
+                        self.on_frame(frame).await?;
+                        self.shared.sync.load.add_busy(started.elapsed());
+                    }
                     Err(e) if e.is_closed() => return Ok(()),
                     Err(e) => return Err(e.into()),
                 },
                 event = membership.events.recv() => match event {
                     Some(Event::Kick(reason)) => return self.kick(reason).await,
-                    Some(event) => self.on_event(event).await?,
+                    Some(event) => {
+                        let started = Instant::now();
+                        self.on_event(event).await?;
+                        self.shared.sync.load.add_busy(started.elapsed());
+                    }
                     // The roster dropped us: another login replaced this one.
                     None => return Ok(()),
                 },
-                _ = tokio::time::sleep_until(wake) => self.on_keep_alive_timer().await?,
+                _ = tokio::time::sleep_until(wake) => self.on_timer().await?,
             }
             self.out.flush().await?;
         }
@@ -250,6 +289,14 @@ impl Session<'_> {
     async fn start(&mut self, others: Vec<PlayerInfo>) -> Result<(), SessionError> {
         let config = &self.shared.config;
         let view = u32::from(config.view_distance);
+        // Restored from this player's last stay as a primary here, or a new player's defaults.
+        let state = self
+            .state()
+            .unwrap_or_else(|| sync::state::initial(config.spawn));
+        let game_type = u8::try_from(state.game_mode.id())
+            .ok()
+            .and_then(GameMode::from_id)
+            .unwrap_or(GameMode::Survival);
         self.out
             .feed(ClientboundLogin {
                 player_id: MinecraftEntityId(self.me.entity_id),
@@ -265,7 +312,7 @@ impl Session<'_> {
                     dimension_type: DimensionKind::new_raw(self.data.overworld),
                     dimension: Identifier::new(OVERWORLD),
                     seed: 0,
-                    game_type: GameMode::Survival,
+                    game_type,
                     previous_game_type: OptionalGameType(None),
                     is_debug: false,
                     is_flat: true,
@@ -276,19 +323,12 @@ impl Session<'_> {
                 enforces_secure_chat: false,
             })
             .await?;
+        self.out.feed(show::abilities(&state.abilities)).await?;
         self.out
-            .feed(ClientboundPlayerAbilities {
-                flags: PlayerAbilitiesFlags {
-                    invulnerable: false,
-                    flying: false,
-                    can_fly: false,
-                    instant_break: false,
-                },
-                flying_speed: 0.05,
-                walking_speed: 0.1,
+            .feed(ClientboundSetHeldSlot {
+                slot: u32::try_from(state.selected_slot).unwrap_or(0),
             })
             .await?;
-        self.out.feed(ClientboundSetHeldSlot { slot: 0 }).await?;
         self.out.feed(commands::declare()).await?;
         let [x, y, z] = config.spawn;
         self.out
@@ -322,13 +362,15 @@ impl Session<'_> {
             })
             .await?;
         self.update_view(true).await?;
-        self.out
-            .feed(ClientboundSetHealth {
-                health: 20.0,
-                food: 20,
-                saturation: 5.0,
-            })
-            .await?;
+        // Health last: for a client (and the tests) it marks the end of the join sequence.
+        self.show(Show {
+            inventory: true,
+            experience: true,
+            effects: true,
+            health: true,
+            ..Show::default()
+        })
+        .await?;
         self.out.flush().await
     }
 
@@ -453,6 +495,27 @@ impl Session<'_> {
         for uuid in uuids {
             self.refresh_other(uuid, false).await?;
         }
+        let items: Vec<GroundItem> = self.shared.roster.book().items().cloned().collect();
+        for item in items {
+            let visible = self.sees(item.position);
+            if visible && !self.shown_items.contains(&item.entity_id) {
+                self.show_item(&item).await?;
+            } else if !visible && self.shown_items.remove(&item.entity_id) {
+                self.out
+                    .feed(ClientboundRemoveEntities {
+                        entity_ids: vec![MinecraftEntityId(item.entity_id)],
+                    })
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn show_item(&mut self, item: &GroundItem) -> Result<(), SessionError> {
+        let (add, data) = show::ground_item(item);
+        self.out.feed(add).await?;
+        self.out.feed(data).await?;
+        self.shown_items.insert(item.entity_id);
         Ok(())
     }
 
@@ -485,6 +548,10 @@ impl Session<'_> {
                         y_head_rot: angle(info.yaw),
                     })
                     .await?;
+                if info.appearance.is_some() {
+                    self.show_appearance(info.entity_id, None, info.appearance.as_ref())
+                        .await?;
+                }
             }
             (true, true) if moved => {
                 self.out
@@ -560,10 +627,297 @@ impl Session<'_> {
                     .await?;
             }
             Event::Chat(line) => self.system_chat(line).await?,
+            Event::Appearance { uuid, appearance } => {
+                if let Some(other) = self.others.get_mut(&uuid) {
+                    let before = std::mem::replace(&mut other.info.appearance, appearance.clone());
+                    if other.shown {
+                        let entity_id = other.info.entity_id;
+                        self.show_appearance(entity_id, before.as_ref(), appearance.as_ref())
+                            .await?;
+                    }
+                }
+            }
+            Event::ItemSpawned(item) => {
+                if self.sees(item.position) {
+                    self.show_item(&item).await?;
+                }
+            }
+            Event::ItemTaken {
+                item,
+                by,
+                amount,
+                left,
+            } => self.item_taken(item, by, amount, left).await?,
+            Event::Effects(effects) => self.apply_effects(effects).await?,
             // Handled by the loop, which must end the session.
             Event::Kick(_) => {}
         }
         Ok(())
+    }
+
+    /// Shows another player's mirrored look (`before` is what this client was shown, so effects
+    /// that ended are removed).
+    async fn show_appearance(
+        &mut self,
+        entity_id: i32,
+        before: Option<&MirrorState>,
+        now: Option<&MirrorState>,
+    ) -> Result<(), SessionError> {
+        self.out.feed(show::equipment(entity_id, now)).await?;
+        self.out.feed(show::look(entity_id, now)).await?;
+        let effects = |m: Option<&MirrorState>| m.map(|m| m.effects.clone()).unwrap_or_default();
+        let (old, new) = (effects(before), effects(now));
+        for gone in old
+            .iter()
+            .filter(|o| !new.iter().any(|n| n.effect == o.effect))
+        {
+            if let Some(packet) = show::remove_effect(entity_id, &gone.effect) {
+                self.out.feed(packet).await?;
+            }
+        }
+        for effect in &new {
+            if let Some(packet) = show::effect(entity_id, effect) {
+                self.out.feed(packet).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn item_taken(
+        &mut self,
+        item: i32,
+        by: i32,
+        amount: i32,
+        left: i32,
+    ) -> Result<(), SessionError> {
+        if !self.shown_items.contains(&item) {
+            return Ok(());
+        }
+        self.out
+            .feed(ClientboundTakeItemEntity {
+                item_id: u32::try_from(item).unwrap_or(0),
+                player_id: MinecraftEntityId(by),
+                amount: u32::try_from(amount).unwrap_or(0),
+            })
+            .await?;
+        if left > 0 {
+            // What is left lies there still, with its new count.
+            let rest = self
+                .shared
+                .roster
+                .book()
+                .items()
+                .find(|i| i.entity_id == item)
+                .cloned();
+            if let Some(rest) = rest {
+                self.out.feed(show::ground_item(&rest).1).await?;
+            }
+            return Ok(());
+        }
+        self.shown_items.remove(&item);
+        self.out
+            .feed(ClientboundRemoveEntities {
+                entity_ids: vec![MinecraftEntityId(item)],
+            })
+            .await
+    }
+
+    /// A copy of this player's state as the book has it.
+    fn state(&self) -> Option<PlayerState> {
+        self.shared
+            .roster
+            .book()
+            .game(self.me.uuid)
+            .map(|g| g.state.clone())
+    }
+
+    /// Sends the client the parts of its state named in `what`, health last.
+    async fn show(&mut self, what: Show) -> Result<(), SessionError> {
+        if what == Show::default() {
+            return Ok(());
+        }
+        let Some(state) = self.state() else {
+            return Ok(());
+        };
+        if what.held_slot {
+            self.out
+                .feed(ClientboundSetHeldSlot {
+                    slot: u32::try_from(state.selected_slot).unwrap_or(0),
+                })
+                .await?;
+        }
+        // The game mode before the abilities: on the client, changing it resets them.
+        if what.game_mode {
+            self.out.feed(show::game_mode(state.game_mode)).await?;
+        }
+        if what.abilities {
+            self.out.feed(show::abilities(&state.abilities)).await?;
+        }
+        if what.inventory {
+            self.inventory_state_id = self.inventory_state_id.wrapping_add(1);
+            self.out
+                .feed(show::inventory(&state, self.inventory_state_id))
+                .await?;
+        }
+        if what.experience {
+            self.out.feed(show::experience(&state)).await?;
+        }
+        if what.effects {
+            let me = self.me.entity_id;
+            let ended: Vec<String> = self
+                .shown_effects
+                .iter()
+                .filter(|id| !state.effects.iter().any(|e| &e.effect == *id))
+                .cloned()
+                .collect();
+            for id in ended {
+                if let Some(packet) = show::remove_effect(me, &id) {
+                    self.out.feed(packet).await?;
+                }
+            }
+            for effect in &state.effects {
+                if let Some(packet) = show::effect(me, effect) {
+                    self.out.feed(packet).await?;
+                }
+            }
+            self.shown_effects = state.effects.iter().map(|e| e.effect.clone()).collect();
+        }
+        if what.health {
+            self.out.feed(show::health(&state)).await?;
+        }
+        Ok(())
+    }
+
+    /// Carries out what a change to the shared state calls for: the move, the client's view of
+    /// its state, then the answers on the link (so the proxy hears "applied" after the client
+    /// was sent what was applied).
+    async fn apply_effects(&mut self, effects: Effects) -> Result<(), SessionError> {
+        let mut report = false;
+        match effects.moved {
+            Moved::No => {}
+            Moved::Relocated => {
+                self.follow_book();
+                self.update_view(false).await?;
+            }
+            Moved::Teleported { report: wanted } => {
+                self.follow_book();
+                self.teleport(self.me.position).await?;
+                self.update_view(false).await?;
+                report = wanted;
+            }
+        }
+        self.show(effects.show).await?;
+        if let Some([x, y, z]) = effects.knockback {
+            // Vanilla adds knockback to the velocity it knows; this server does not track the
+            // client's, so the knockback becomes the velocity.
+            self.out
+                .feed(ClientboundSetEntityMotion {
+                    id: MinecraftEntityId(self.me.entity_id),
+                    delta: LpVec3::from_vec3(Vec3 { x, y, z }),
+                })
+                .await?;
+        }
+        if report && let Some(state) = self.state() {
+            let msg = Message::PositionReport(PositionReport {
+                player: self.me.uuid,
+                location: state.location,
+                on_ground: self.me.on_ground,
+            });
+            self.send_sync(&msg).await?;
+        }
+        for msg in &effects.replies {
+            self.send_sync(msg).await?;
+        }
+        Ok(())
+    }
+
+    /// Takes the position the book has for this player (after a teleport or an applied state).
+    fn follow_book(&mut self) {
+        if let Some(state) = self.state() {
+            let l = state.location;
+            self.me.position = [l.x, l.y, l.z];
+            self.me.yaw = l.yaw;
+            self.me.pitch = l.pitch;
+        }
+    }
+
+    /// Sends a sync message on this link, as fragments if it is large. One that cannot be sent
+    /// yet (before the handshake) is logged and dropped: there is nobody to tell.
+    async fn send_sync(&mut self, msg: &Message) -> Result<(), SessionError> {
+        match self.link.prepare(msg) {
+            Ok(payloads) => {
+                for payload in payloads {
+                    self.send_payload(sync::CHANNEL, payload.to_vec()).await?;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(backend = %self.shared.config.id, player = %self.me.name, "not sending {:?} on meridian:sync: {e}", msg.kind());
+            }
+        }
+        Ok(())
+    }
+
+    async fn send_payload(&mut self, channel: &str, data: Vec<u8>) -> Result<(), SessionError> {
+        self.out
+            .feed(ClientboundCustomPayload {
+                identifier: Identifier::new(channel),
+                data: UnsizedByteArray::from(data),
+            })
+            .await
+    }
+
+    async fn on_custom_payload(&mut self, channel: &str, data: &[u8]) -> Result<(), SessionError> {
+        let now = Instant::now();
+        if channel == sync::REGISTER_CHANNEL {
+            if let Some(hello) = self.link.on_register(data, now) {
+                for payload in hello {
+                    self.send_payload(sync::CHANNEL, payload.to_vec()).await?;
+                }
+            }
+            return Ok(());
+        }
+        if channel != sync::CHANNEL {
+            return Ok(());
+        }
+        match self.link.receive(data, &self.shared.sync, now) {
+            Received::Nothing | Received::Established => Ok(()),
+            Received::Message(msg) => {
+                let effects = handler::handle(self.shared, self.me.uuid, *msg);
+                self.apply_effects(effects).await
+            }
+            Received::Broken { reject, reason } => {
+                for payload in reject {
+                    self.send_payload(sync::CHANNEL, payload.to_vec()).await?;
+                }
+                self.fail(&reason).await
+            }
+        }
+    }
+
+    async fn on_timer(&mut self) -> Result<(), SessionError> {
+        let now = Instant::now();
+        if now
+            >= self
+                .keep_alive
+                .deadline(self.shared.config.keep_alive_timeout)
+        {
+            self.on_keep_alive_timer().await?;
+        }
+        match self.link.on_timer(now) {
+            Timer::Nothing => Ok(()),
+            Timer::HandshakeTimedOut => {
+                let reason = format!(
+                    "meridian:sync: no Welcome from the proxy within {} s",
+                    self.shared.config.sync_handshake_timeout.as_secs_f64()
+                );
+                self.fail(&reason).await
+            }
+            Timer::Heartbeat => {
+                let online = self.shared.roster.book().online();
+                let beat = self.link.heartbeat(&self.shared.sync, online, now);
+                self.send_sync(&beat).await
+            }
+        }
     }
 
     async fn system_chat(&mut self, line: String) -> Result<(), SessionError> {
@@ -620,15 +974,9 @@ impl Session<'_> {
             }
             ServerboundGamePacket::ChatCommand(p) => self.command(&p.command).await?,
             ServerboundGamePacket::ChatCommandSigned(p) => self.command(&p.command).await?,
-            ServerboundGamePacket::CustomPayload(p)
-                if p.identifier.to_string() == sync::CHANNEL =>
-            {
-                let ctx = SyncContext {
-                    backend_id: &self.shared.config.id,
-                    player: self.me.uuid,
-                    player_name: &self.me.name,
-                };
-                sync::on_payload(&ctx, &p.data);
+            ServerboundGamePacket::CustomPayload(p) => {
+                self.on_custom_payload(&p.identifier.to_string(), &p.data)
+                    .await?
             }
             // The world is read-only: answer a dig or a placement with the block as it is, so the
             // client's prediction is undone, and acknowledge the sequence it waits for.
@@ -694,8 +1042,23 @@ impl Session<'_> {
     }
 
     async fn command(&mut self, line: &str) -> Result<(), SessionError> {
-        let reply = commands::execute(line, &self.shared.config.id, &mut self.inventory);
-        self.system_chat(reply).await
+        let reply = {
+            let mut book = self.shared.roster.book();
+            match book.game_mut(self.me.uuid) {
+                Some(game) => commands::execute(line, &self.shared.config.id, game),
+                // Only between a replacing login and this connection's end.
+                None => return Ok(()),
+            }
+        };
+        // The inventory first, so the answer arrives after what it describes.
+        if reply.inventory_changed {
+            self.show(Show {
+                inventory: true,
+                ..Show::default()
+            })
+            .await?;
+        }
+        self.system_chat(reply.text).await
     }
 
     /// Accepts the client's movement as it is: this backend never corrects a player.

@@ -1,6 +1,7 @@
 //! The accept loop, the per-connection task and the backend's public face.
 
 use std::{
+    str::FromStr,
     sync::{
         Arc, LazyLock,
         atomic::{AtomicI32, Ordering},
@@ -34,8 +35,13 @@ use uuid::Uuid;
 use crate::{
     config::{BackendConfig, ConfigError},
     configuration, login, play,
-    player::Roster,
+    player::{Event, GroundItem, Roster},
     registries::{Registries, RegistryError},
+    sync::{
+        Effects, Moved, Show, SyncShared,
+        handler::{self, DamageOutcome},
+        state,
+    },
     world::FlatWorld,
 };
 
@@ -117,6 +123,7 @@ pub(crate) struct Shared {
     pub config: BackendConfig,
     pub roster: Roster,
     pub marker: Option<MarkerEntity>,
+    pub sync: SyncShared,
     next_entity_id: AtomicI32,
 }
 
@@ -199,6 +206,158 @@ impl BackendHandle {
     }
 }
 
+/// Hooks for tests: this small server has no mobs, potions or item drops of its own, so tests
+/// play those parts of the world, and read the state the sync channel hands off.
+impl BackendHandle {
+    /// Hits a player as a mob on this backend would: applied if it is primary here (health
+    /// drops, the client gets `set_health`), relayed to the proxy as `RelayDamage` if it is a
+    /// ghost (its health does not change). `None` if it is not online.
+    pub fn damage(&self, uuid: Uuid, amount: f32, damage_type: &str) -> Option<DamageOutcome> {
+        handler::world_damage(&self.shared, uuid, amount, damage_type)
+    }
+
+    /// Pushes a player as an explosion would: the velocity goes to a primary's client, or to the
+    /// proxy as `RelayKnockback` for a ghost. False if it is not online.
+    pub fn knockback(&self, uuid: Uuid, velocity: [f64; 3]) -> bool {
+        handler::world_knockback(&self.shared, uuid, velocity)
+    }
+
+    /// Gives a player an effect as a potion would: to a primary, or relayed as `RelayEffect` for
+    /// a ghost. False if it is not online.
+    pub fn give_effect(&self, uuid: Uuid, effect: sync_plugin_protocol::Effect) -> bool {
+        handler::world_effect(&self.shared, uuid, effect)
+    }
+
+    /// Drops `count` of `item` (`diamond` or `minecraft:diamond`) at `position`. A primary
+    /// within 1.5 blocks picks it up at once, as far as its inventory has room; otherwise it
+    /// lies there until a primary comes within reach. A ghost never picks it up. Returns the
+    /// item entity's id; `None` for an unknown item or a count outside 1..=6400.
+    pub fn drop_item(&self, position: [f64; 3], item: &str, count: i32) -> Option<i32> {
+        let kind = azalea_registry::builtin::ItemKind::from_str(item).ok()?;
+        if kind == azalea_registry::builtin::ItemKind::Air
+            || !(1..=crate::commands::MAX_GIVE as i32).contains(&count)
+        {
+            return None;
+        }
+        let entity_id = self.shared.allocate_entity_id();
+        self.shared.roster.book().drop_item(GroundItem {
+            entity_id,
+            uuid: Uuid::new_v4(),
+            position,
+            item: kind.to_string(),
+            count,
+        });
+        Some(entity_id)
+    }
+
+    /// The items lying on the ground.
+    pub fn ground_items(&self) -> Vec<GroundItem> {
+        self.shared.roster.book().items().cloned().collect()
+    }
+
+    /// A player's inventory as `(slot, item, count)` by slot (slots as in the sync protocol:
+    /// 0–8 hotbar, 9–35 main, 36–39 armour, 40 offhand); empty if not online.
+    pub fn inventory(&self, uuid: Uuid) -> Vec<(i32, String, i32)> {
+        self.shared
+            .roster
+            .book()
+            .game(uuid)
+            .map(|g| state::list(&g.state))
+            .unwrap_or_default()
+    }
+
+    pub fn health(&self, uuid: Uuid) -> Option<f32> {
+        self.shared.roster.book().game(uuid).map(|g| g.state.health)
+    }
+
+    /// The role the proxy gave the player here (`Dummy` until the first `SetRole`).
+    pub fn role(&self, uuid: Uuid) -> Option<sync_plugin_protocol::Role> {
+        self.shared
+            .roster
+            .book()
+            .game(uuid)
+            .map(|g| g.standing.role())
+    }
+
+    /// Whether the player is frozen for a handoff (between `StateSnapshot` and `SetRole`).
+    pub fn is_frozen(&self, uuid: Uuid) -> bool {
+        self.shared
+            .roster
+            .book()
+            .game(uuid)
+            .is_some_and(|g| g.standing.frozen().is_some())
+    }
+
+    /// The player's whole state, as a `StateSnapshot` would carry it.
+    pub fn state(&self, uuid: Uuid) -> Option<sync_plugin_protocol::PlayerState> {
+        self.shared
+            .roster
+            .book()
+            .game(uuid)
+            .map(|g| g.state.clone())
+    }
+
+    /// Replaces the player's state (to preset food, experience, effects, game mode…) and shows
+    /// it to its client, teleporting it if the location changed. Refused if the player is not
+    /// online or the state is not one a handoff could carry.
+    pub fn set_state(
+        &self,
+        uuid: Uuid,
+        new: sync_plugin_protocol::PlayerState,
+    ) -> Result<(), String> {
+        state::check(&new)?;
+        let mut book = self.shared.roster.book();
+        let game = book.game_mut(uuid).ok_or("player not online")?;
+        let moved = game.state.location != new.location;
+        let location = new.location.clone();
+        game.state = new;
+        if moved {
+            book.relocate_to(uuid, &location);
+        }
+        let effects = Effects {
+            show: Show::ALL,
+            moved: if moved {
+                Moved::Teleported { report: false }
+            } else {
+                Moved::No
+            },
+            ..Effects::default()
+        };
+        book.send(uuid, Event::Effects(effects));
+        Ok(())
+    }
+
+    /// While `true`, the backend counts the `meridian:sync` messages it receives and then
+    /// ignores them: a backend that never answers. Heartbeats keep going.
+    pub fn stop_sync(&self, stopped: bool) {
+        self.shared.sync.stop(stopped);
+    }
+
+    /// How many messages of a type arrived on `meridian:sync`, on every link (the pieces of a
+    /// fragmented message count as `Fragment`s, and the reassembled message under its type).
+    pub fn sync_received(&self, kind: sync_plugin_protocol::MessageType) -> usize {
+        self.shared.sync.received(kind.id())
+    }
+
+    /// How many payloads arrived on `meridian:sync`, on every link, readable or not: the proxy
+    /// sends nothing periodic, so this only grows when someone speaks.
+    pub fn sync_received_total(&self) -> usize {
+        self.shared.sync.payloads()
+    }
+
+    /// How many `meridian:sync` payloads were dropped as unreadable (garbage, truncated,
+    /// oversized, broken fragments).
+    pub fn sync_dropped(&self) -> usize {
+        self.shared.sync.dropped()
+    }
+
+    /// The zone epoch and zones of the last `ZoneAssignment` applied.
+    pub fn zones(&self) -> (Option<i64>, Vec<sync_plugin_protocol::Zone>) {
+        let zones = self.shared.sync.zones();
+        (zones.fence.newest(), zones.zones.clone())
+    }
+}
+
 impl ReferenceBackend {
     pub fn new(config: BackendConfig) -> Self {
         // Entity ids start at 1: some clients treat 0 as "none".
@@ -219,6 +378,7 @@ impl ReferenceBackend {
                 config,
                 roster: Roster::default(),
                 marker,
+                sync: SyncShared::default(),
                 next_entity_id,
             }),
         }

@@ -98,6 +98,16 @@ impl Metrics {
             "Sessions ended by an error, by kind",
             errors.clone(),
         );
+        registry.register(
+            "handoffs",
+            "Player-state handoffs between backends, by outcome",
+            handoffs.clone(),
+        );
+        registry.register(
+            "handoff_seconds",
+            "Time from a handoff's start to its end",
+            handoff_seconds.clone(),
+        );
         Self {
             registry,
             connections,

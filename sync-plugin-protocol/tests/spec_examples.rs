@@ -398,29 +398,60 @@ fn spec_constants_match_the_crate() {
     assert_eq!(MAX_MESSAGE_LEN, 1_048_576);
 }
 
-/// Prints the spec's example blocks from the codec's own field trace.
-#[test]
-#[ignore = "generator for docs/sync-protocol.md, run by hand"]
-fn print_examples() {
-    for (name, msg) in examples() {
-        println!("<!-- example: {name} -->\n```hex");
-        for a in annotate(&msg).unwrap() {
-            let mut comment = format!("{}: {}", a.field, a.value_text());
-            if a.field == "message_type" {
-                let ty = msg.type_id();
-                let kind = MessageType::from_id(ty).map_or("unknown", MessageType::name);
-                comment = format!("message_type: {ty:#04x} ({kind})");
-            }
-            for (i, chunk) in a.bytes.chunks(16).enumerate() {
-                let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
-                let hex = hex.join(" ");
-                if i == 0 {
-                    println!("{hex:<48}# {comment}");
-                } else {
-                    println!("{hex}");
-                }
+/// The annotated example block for `msg`, as the spec shows it: the codec's own field trace.
+fn annotated_block(name: &str, msg: &Message) -> String {
+    let mut out = format!("<!-- example: {name} -->\n```hex\n");
+    for a in annotate(msg).unwrap() {
+        let mut comment = format!("{}: {}", a.field, a.value_text());
+        if a.field == "message_type" {
+            let ty = msg.type_id();
+            let kind = MessageType::from_id(ty).map_or("unknown", MessageType::name);
+            comment = format!("message_type: {ty:#04x} ({kind})");
+        }
+        for (i, chunk) in a.bytes.chunks(16).enumerate() {
+            let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
+            let hex = hex.join(" ");
+            if i == 0 {
+                out.push_str(&format!("{hex:<48}# {comment}\n"));
+            } else {
+                out.push_str(&format!("{hex}\n"));
             }
         }
-        println!("```\n");
+    }
+    out.push_str("```\n");
+    out
+}
+
+/// The spec's example blocks are exactly what the codec's field trace gives, comments included.
+/// Run with `MERIDIAN_UPDATE_SPEC=1` to rewrite them after changing the codec or an example.
+#[test]
+fn spec_example_blocks_match_the_codec_annotations() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/sync-protocol.md");
+    let mut doc = spec();
+    let mut stale = Vec::new();
+    for (name, msg) in examples() {
+        let marker = format!("<!-- example: {name} -->\n");
+        let start = doc
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no example block for {name}"));
+        // The block runs from the marker to the first closing fence after its opening one.
+        let body = start + marker.len() + "```hex\n".len();
+        let end = doc[body..]
+            .find("```\n")
+            .map(|close| body + close + "```\n".len())
+            .unwrap_or_else(|| panic!("unterminated example block for {name}"));
+        let wanted = annotated_block(&name, &msg);
+        if doc[start..end] != wanted {
+            stale.push(name);
+            doc.replace_range(start..end, &wanted);
+        }
+    }
+    if std::env::var_os("MERIDIAN_UPDATE_SPEC").is_some() {
+        std::fs::write(path, doc).unwrap();
+    } else {
+        assert!(
+            stale.is_empty(),
+            "stale example blocks {stale:?}: rerun with MERIDIAN_UPDATE_SPEC=1"
+        );
     }
 }

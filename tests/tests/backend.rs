@@ -176,7 +176,7 @@ async fn give_and_inv_keep_a_server_side_inventory() {
         client.send_command("inv").await.unwrap();
         assert_eq!(
             client.next_system_chat(WAIT).await.unwrap(),
-            "inv=minecraft:stone:5,minecraft:diamond:2"
+            "inv=stone:5,diamond:2"
         );
     })
 }

@@ -176,17 +176,13 @@ pub async fn serve(
             }
         }
     }
-    relay::run(
-        state,
-        conn.config(),
-        backend,
+    let admitted = relay::Admitted {
         player,
         identity,
-        commands_rx,
+        commands: commands_rx,
         server,
-        shutdown,
-    )
-    .await
+    };
+    relay::run(state, conn.config(), backend, admitted, shutdown).await
 }
 
 fn other_name(packet: &ServerboundLoginPacket) -> &'static str {

@@ -88,6 +88,34 @@ struct Link {
     dirty: bool,
     /// The `meridian:sync` conversation on this link.
     sync: LinkSync,
+    /// When the proxy asked the backend to open that conversation.
+    registered_at: Option<Instant>,
+}
+
+/// Whether a link can take part in a handoff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SyncReadiness {
+    Ready,
+    /// Asked, and the backend may still answer.
+    Pending,
+    /// The backend does not speak the sync channel (or its conversation broke).
+    Absent,
+}
+
+impl Link {
+    fn sync_readiness(&self) -> SyncReadiness {
+        if self.sync.is_established() {
+            SyncReadiness::Ready
+        } else if self.sync.is_broken() {
+            SyncReadiness::Absent
+        } else {
+            match self.registered_at {
+                Some(at) if at.elapsed() < sync::HANDSHAKE_TIMEOUT => SyncReadiness::Pending,
+                Some(_) => SyncReadiness::Absent,
+                None => SyncReadiness::Pending,
+            }
+        }
+    }
 }
 
 /// A handoff under way: the player's state moves from `from` to `to` before `to` becomes primary.
@@ -161,16 +189,29 @@ struct Session {
     handoff: Option<Handoff>,
 }
 
+/// A player the login admitted: who, as whom backends are to see them, and their command queue.
+#[derive(Debug)]
+pub struct Admitted {
+    pub player: Arc<Player>,
+    pub identity: Identity,
+    pub commands: mpsc::Receiver<SessionCommand>,
+    /// The backend of the primary link.
+    pub server: Arc<Server>,
+}
+
 pub async fn run(
     state: &Arc<ProxyState>,
     client: ServerConfig,
     backend: ClientConfig,
-    player: Arc<Player>,
-    identity: Identity,
-    mut commands: mpsc::Receiver<SessionCommand>,
-    server: Arc<Server>,
+    admitted: Admitted,
     shutdown: CancellationToken,
 ) -> Result<(), SessionError> {
+    let Admitted {
+        player,
+        identity,
+        mut commands,
+        server,
+    } = admitted;
     server.players.fetch_add(1, Ordering::Relaxed);
     let (client_rx, client_tx) = client.into_split();
     let (backend_rx, backend_tx) = backend.into_split();
@@ -187,6 +228,7 @@ pub async fn run(
             phase: Phase::Config,
             dirty: false,
             sync: LinkSync::new(player.uuid),
+            registered_at: None,
         },
     );
     let mut session = Session {
@@ -538,6 +580,7 @@ impl Session {
             phase: Phase::Play,
             dirty: false,
             sync: LinkSync::new(self.player.uuid),
+            registered_at: Some(Instant::now()),
         };
         // Ask the backend to open the sync conversation; a backend without the plugin ignores it.
         dummy
@@ -675,20 +718,19 @@ impl Session {
                 self.publish_links();
                 return Ok(None);
             }
-            cb::CUSTOM_PAYLOAD => {
-                // Only the proxy speaks `meridian:` with a backend; the client never hears it.
+            // Only the proxy speaks `meridian:` with a backend; the client never hears it.
+            cb::CUSTOM_PAYLOAD
                 if routing::plugin_channel(frame.head_fields())
-                    .is_some_and(|c| c.starts_with(routing::RESERVED_NAMESPACE))
-                {
-                    let packet = frame
-                        .into_packet()
-                        .map_err(|e| self.backend_error(link, e))?;
-                    let fields = &packet[meridian_wire::varint::varint_len(id)..];
-                    if let Some(payload) = link_sync::sync_payload(fields) {
-                        self.on_sync_payload(link, payload).await?;
-                    }
-                    return Ok(None);
+                    .is_some_and(|c| c.starts_with(routing::RESERVED_NAMESPACE)) =>
+            {
+                let packet = frame
+                    .into_packet()
+                    .map_err(|e| self.backend_error(link, e))?;
+                let fields = &packet[meridian_wire::varint::varint_len(id)..];
+                if let Some(payload) = link_sync::sync_payload(fields) {
+                    self.on_sync_payload(link, payload).await?;
                 }
+                return Ok(None);
             }
             cb::LOGIN if role == Role::Primary => {
                 let packet = frame
@@ -697,6 +739,9 @@ impl Session {
                 self.primary_login(link, &packet)?;
                 self.send_packet_to(link, &link_sync::register_packet())
                     .await?;
+                if let Some(l) = self.links.get_mut(&link) {
+                    l.registered_at = Some(Instant::now());
+                }
                 return self.send_packet_to_client(&packet).await.map(|()| None);
             }
             cb::PLAYER_POSITION if role == Role::Primary => {
@@ -781,7 +826,7 @@ impl Session {
         self.entities
             .login(link, login.player_id.0 as i32)
             .map_err(|e| SessionError::backend(&server, BackendError::Protocol(e.to_string())))?;
-        self.view_distance = login.chunk_radius.max(0) as u32;
+        self.view_distance = login.chunk_radius;
         Ok(())
     }
 
@@ -889,14 +934,24 @@ impl Session {
             // Not linked yet (still logging in): the swap happens on a later move.
             return Ok(());
         };
-        let both_speak_sync = self.links[&self.primary].sync.is_established()
-            && self.links[&next].sync.is_established();
-        if !both_speak_sync {
-            // Without the sync plugin on both sides nothing can carry the player's state; swap the
-            // view anyway so the player is not stuck at the border, and say so.
-            warn!(from = %primary_server, to = %target, "swapping without a state handoff: a backend lacks the sync channel");
-            self.make_primary(next).await?;
-            return Ok(());
+        let readiness = (
+            self.links[&self.primary].sync_readiness(),
+            self.links[&next].sync_readiness(),
+        );
+        match readiness {
+            (SyncReadiness::Ready, SyncReadiness::Ready) => {}
+            // A conversation is still opening: swap once it is (or once it is known absent).
+            (SyncReadiness::Pending, _) | (_, SyncReadiness::Pending) => return Ok(()),
+            _ => {
+                // Without the sync plugin on both sides nothing can carry the player's state;
+                // swap the view anyway so the player is not stuck at the border, and say so.
+                warn!(
+                    from = %primary_server,
+                    to = %target,
+                    "swapping without a state handoff: a backend lacks the sync channel"
+                );
+                return self.make_primary(next).await;
+            }
         }
         let handoff = Handoff {
             transfer_id: uuid::Uuid::new_v4(),
@@ -1021,6 +1076,10 @@ impl Session {
                         }),
                     )
                     .await?;
+                }
+                if let Some(position) = self.position {
+                    // A swap may have waited for this conversation.
+                    Box::pin(self.maybe_swap(position)).await?;
                 }
                 Ok(())
             }

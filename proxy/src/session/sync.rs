@@ -29,6 +29,11 @@ impl LinkSync {
         self.established && self.peer.phase() == sync_plugin_protocol::Phase::Established
     }
 
+    /// Whether the conversation failed (or the backend rejected it).
+    pub fn is_broken(&self) -> bool {
+        self.peer.phase() == sync_plugin_protocol::Phase::Closed
+    }
+
     /// Takes one payload from the backend. `Ok(None)`: nothing for the session to do (a fragment,
     /// or a message skipped). On an error the conversation is over; the caller logs it.
     pub fn receive(&mut self, payload: &[u8]) -> Result<Received, SyncError> {

@@ -1,0 +1,171 @@
+//! The player's state crosses the border with the player: the sync channel's handoff, end to end.
+
+use std::time::Duration;
+
+use meridian_tests::{client::TestClient, cluster::TestCluster, within};
+use tokio::time::Instant;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+async fn eventually(within: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn ask(client: &mut TestClient, command: &str) -> String {
+    client.send_command(command).await.unwrap();
+    client.next_system_chat(WAIT).await.unwrap()
+}
+
+/// Waits until both demo backends speak the sync channel with `client`'s player: west as its
+/// primary, east as a dummy (the proxy has set their roles).
+async fn linked(cluster: &meridian_tests::cluster::Cluster, client: &TestClient) {
+    use sync_plugin_protocol::Role;
+    let uuid = client.uuid();
+    let (west, east) = (
+        cluster.backend("west").handle.clone(),
+        cluster.backend("east").handle.clone(),
+    );
+    eventually(WAIT, "west and east know their roles", || {
+        west.role(uuid) == Some(Role::Primary) && east.role(uuid) == Some(Role::Dummy)
+    })
+    .await;
+}
+
+/// Walks in one-block steps along z = 0.5.
+async fn walk(client: &TestClient, from: i32, to: i32) {
+    let step = if to > from { 1 } else { -1 };
+    let mut x = from;
+    while x != to {
+        x += step;
+        client.move_to(x as f64 + 0.5, 64.0, 0.5).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn items_given_in_west_are_in_the_inventory_in_east() {
+    within!(90, async {
+        let cluster = TestCluster::demo().run().await;
+        let mut alice = TestClient::join(cluster.proxy_addr(), "Alice")
+            .await
+            .expect("join");
+        linked(&cluster, &alice).await;
+        assert!(ask(&mut alice, "give diamond 5").await.contains("diamond"));
+        assert_eq!(ask(&mut alice, "inv").await, "inv=diamond:5");
+        walk(&alice, -9, 10).await;
+        assert_eq!(ask(&mut alice, "whereami").await, "server=east");
+        assert_eq!(ask(&mut alice, "inv").await, "inv=diamond:5");
+        // And back again: still five, not ten.
+        walk(&alice, 10, -10).await;
+        assert_eq!(ask(&mut alice, "whereami").await, "server=west");
+        assert_eq!(ask(&mut alice, "inv").await, "inv=diamond:5");
+        let metrics = cluster.metrics().await;
+        assert!(
+            metrics.contains("meridian_handoffs_total{outcome=\"completed\"} 2"),
+            "{metrics}"
+        );
+    });
+}
+
+#[tokio::test]
+async fn a_handoff_target_that_dies_leaves_the_player_whole_on_the_old_primary() {
+    within!(90, async {
+        let mut cluster = TestCluster::demo().run().await;
+        let mut bob = TestClient::join(cluster.proxy_addr(), "Bob")
+            .await
+            .expect("join");
+        linked(&cluster, &bob).await;
+        assert!(ask(&mut bob, "give diamond 3").await.contains("diamond"));
+        // East never answers the handoff, and goes away while it is under way.
+        cluster.backend("east").handle.stop_sync(true);
+        walk(&bob, -9, 10).await;
+        let west = cluster.backend("west").handle.clone();
+        let uuid = bob.uuid();
+        eventually(WAIT, "the handoff has begun (west froze Bob)", || {
+            west.is_frozen(uuid)
+        })
+        .await;
+        cluster.stop_backend("east").await;
+        assert_eq!(ask(&mut bob, "whereami").await, "server=west");
+        assert_eq!(ask(&mut bob, "inv").await, "inv=diamond:3");
+        let metrics = cluster.metrics().await;
+        assert!(
+            metrics.contains("meridian_handoffs_total{outcome=\"failed\"} 1"),
+            "{metrics}"
+        );
+        assert!(bob.disconnect_reason().is_none());
+    });
+}
+
+#[tokio::test]
+async fn a_dummy_is_a_ghost_and_its_damage_lands_once_on_the_primary() {
+    within!(90, async {
+        let cluster = TestCluster::demo().run().await;
+        let mut carol = TestClient::join(cluster.proxy_addr(), "Carol")
+            .await
+            .expect("join");
+        let uuid = carol.uuid();
+        let east = cluster.backend("east").handle.clone();
+        let west = cluster.backend("west").handle.clone();
+        eventually(WAIT, "east knows Carol as a dummy", || {
+            east.role(uuid) == Some(sync_plugin_protocol::Role::Dummy)
+        })
+        .await;
+        // An item at her feet on east is not picked up by the ghost.
+        east.drop_item([-8.5, 64.0, 0.5], "minecraft:emerald", 1);
+        carol.move_to(-8.4, 64.0, 0.5).await.unwrap();
+        assert_eq!(ask(&mut carol, "inv").await, "inv=");
+        // A mob on east hits the ghost: west, the primary, applies it once.
+        let before = west.health(uuid).unwrap();
+        east.damage(uuid, 4.0, "minecraft:mob_attack");
+        eventually(WAIT, "west applied the damage", || {
+            west.health(uuid) == Some(before - 4.0)
+        })
+        .await;
+        eventually(WAIT, "the client saw it", || {
+            carol.health() == Some(before - 4.0)
+        })
+        .await;
+        assert_eq!(
+            east.health(uuid),
+            Some(before),
+            "the ghost itself is not hurt"
+        );
+    });
+}
+
+#[tokio::test]
+async fn a_client_never_speaks_on_the_sync_channel() {
+    within!(60, async {
+        use azalea_protocol::packets::game::ServerboundCustomPayload;
+        let cluster = TestCluster::new().backend("west").run().await;
+        let mut mallory = TestClient::join(cluster.proxy_addr(), "Mallory")
+            .await
+            .expect("join");
+        let west = cluster.backend("west").handle.clone();
+        let uuid = mallory.uuid();
+        // Once the proxy's own conversation is set up, nothing more comes unless someone speaks.
+        eventually(WAIT, "west knows Mallory as its primary", || {
+            west.role(uuid) == Some(sync_plugin_protocol::Role::Primary)
+        })
+        .await;
+        let before = west.sync_received_total();
+        mallory
+            .send(ServerboundCustomPayload {
+                identifier: "meridian:sync".into(),
+                data: vec![0x13, 0, 0, 0].into(),
+            })
+            .await
+            .unwrap();
+        // The next command is answered after the payload would have been handled.
+        assert_eq!(ask(&mut mallory, "whereami").await, "server=west");
+        assert_eq!(
+            west.sync_received_total(),
+            before,
+            "a client's meridian:sync payload reached the backend"
+        );
+    });
+}
