@@ -627,6 +627,10 @@ impl Session<'_> {
                     .await?;
             }
             Event::Chat(line) => self.system_chat(line).await?,
+            Event::RawSync(payload) => {
+                self.send_payload(sync_plugin_protocol::CHANNEL, payload)
+                    .await?
+            }
             Event::Appearance { uuid, appearance } => {
                 if let Some(other) = self.others.get_mut(&uuid) {
                     let before = std::mem::replace(&mut other.info.appearance, appearance.clone());

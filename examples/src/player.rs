@@ -81,6 +81,8 @@ pub enum Event {
         amount: i32,
         left: i32,
     },
+    /// Send these bytes on `meridian:sync` as they are (a test hook: a backend gone wrong).
+    RawSync(Vec<u8>),
     /// This player's own state changed from outside its connection (a test hook, a pickup):
     /// show it, and send what the link must say.
     Effects(Effects),
@@ -256,6 +258,10 @@ impl Roster {
     /// Ends a player's connection; false if it is not online.
     pub fn kick(&self, uuid: Uuid, reason: String) -> bool {
         self.book().send(uuid, Event::Kick(reason))
+    }
+
+    pub fn send_raw_sync(&self, uuid: Uuid, payload: Vec<u8>) -> bool {
+        self.book().send(uuid, Event::RawSync(payload))
     }
 
     pub fn snapshot(&self) -> Vec<PlayerInfo> {

@@ -200,6 +200,12 @@ impl BackendHandle {
         self.shared.roster.kick(uuid, reason.into())
     }
 
+    /// Sends `payload` to the proxy on `meridian:sync` as it is, however malformed: what a broken
+    /// or hostile backend would do. False if the player is not online.
+    pub fn send_raw_sync(&self, uuid: Uuid, payload: Vec<u8>) -> bool {
+        self.shared.roster.send_raw_sync(uuid, payload)
+    }
+
     /// The entity id of the marker, if one is configured.
     pub fn marker_entity_id(&self) -> Option<i32> {
         self.shared.marker.as_ref().map(|m| m.id)

@@ -62,25 +62,6 @@ fn bench(c: &mut Criterion) {
             ))
         })
     });
-    group.bench_function("probe_varint_map", |b| {
-        b.iter(|| {
-            i = (i + 1) % packets.len();
-            let p = black_box(&packets[i]);
-            let (pid, n) = meridian_wire::varint::read_varint(p).unwrap();
-            let (e, _) = meridian_wire::varint::read_varint(&p[n..]).unwrap();
-            black_box((pid, map.map(PRIMARY, e)))
-        })
-    });
-    group.bench_function("probe_same_packet", |b| {
-        b.iter(|| {
-            black_box(rewrite_clientbound(&mut map, PRIMARY, id::MOVE_ENTITY_POS, black_box(&mut packets[7])))
-        })
-    });
-    group.bench_function("probe_same_id", |b| {
-        b.iter(|| {
-            black_box(map.map(PRIMARY, black_box(8)))
-        })
-    });
     let mut map = shown(&[PRIMARY, DUMMY]);
     group.bench_function("remapped", |b| {
         b.iter_batched_ref(

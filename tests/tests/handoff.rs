@@ -29,8 +29,16 @@ async fn linked(cluster: &meridian_tests::cluster::Cluster, client: &TestClient)
         cluster.backend("west").handle.clone(),
         cluster.backend("east").handle.clone(),
     );
+    // A backend counts a player as a dummy until told otherwise, so wait for the `SetRole`s
+    // themselves: they follow the completed handshakes.
+    let told = |backend: &meridian_examples::BackendHandle| {
+        backend.sync_received(sync_plugin_protocol::MessageType::SetRole) > 0
+    };
     eventually(WAIT, "west and east know their roles", || {
-        west.role(uuid) == Some(Role::Primary) && east.role(uuid) == Some(Role::Dummy)
+        told(&west)
+            && told(&east)
+            && west.role(uuid) == Some(Role::Primary)
+            && east.role(uuid) == Some(Role::Dummy)
     })
     .await;
 }
@@ -167,5 +175,86 @@ async fn a_client_never_speaks_on_the_sync_channel() {
             before,
             "a client's meridian:sync payload reached the backend"
         );
+    });
+}
+
+#[tokio::test]
+async fn garbage_from_a_backend_is_dropped_and_the_session_and_handoffs_survive() {
+    within!(90, async {
+        let cluster = TestCluster::demo().run().await;
+        let mut erin = TestClient::join(cluster.proxy_addr(), "Erin")
+            .await
+            .expect("join");
+        linked(&cluster, &erin).await;
+        let (uuid, west) = (erin.uuid(), cluster.backend("west").handle.clone());
+        // Garbage, a truncated message, an unknown-but-plausible type, and an oversized payload.
+        for payload in [
+            vec![0xff, 0xff, 0xff, 0xff, 0xff, 0x7f],
+            vec![0x13, 0x01],
+            vec![0x0a],
+            vec![0x03; 40_000],
+        ] {
+            assert!(west.send_raw_sync(uuid, payload));
+        }
+        assert_eq!(ask(&mut erin, "whereami").await, "server=west");
+        let metrics = cluster.metrics().await;
+        assert!(
+            metrics.contains("meridian_errors_total{kind=\"backend_sync_unreadable\"}"),
+            "{metrics}"
+        );
+        // The conversation survived: the player's state still crosses the border.
+        assert!(ask(&mut erin, "give diamond 2").await.contains("diamond"));
+        walk(&erin, -9, 10).await;
+        assert_eq!(ask(&mut erin, "whereami").await, "server=east");
+        assert_eq!(ask(&mut erin, "inv").await, "inv=diamond:2");
+        assert!(erin.disconnect_reason().is_none());
+    });
+}
+
+#[tokio::test]
+async fn health_food_experience_effects_and_game_mode_cross_unchanged() {
+    within!(90, async {
+        use sync_plugin_protocol::{Effect, Experience, GameMode};
+        let cluster = TestCluster::demo().run().await;
+        let mut frank = TestClient::join(cluster.proxy_addr(), "Frank")
+            .await
+            .expect("join");
+        linked(&cluster, &frank).await;
+        let (uuid, west, east) = (
+            frank.uuid(),
+            cluster.backend("west").handle.clone(),
+            cluster.backend("east").handle.clone(),
+        );
+        let mut state = west.state(uuid).expect("west has Frank's state");
+        state.health = 13.0;
+        state.food = 7;
+        state.saturation = 1.5;
+        state.experience = Experience {
+            level: 5,
+            progress: 0.25,
+            total: 80,
+        };
+        state.effects = vec![Effect {
+            effect: "minecraft:speed".into(),
+            amplifier: 1,
+            duration_ticks: 20 * 600,
+            ambient: false,
+            show_particles: true,
+            show_icon: true,
+        }];
+        state.game_mode = GameMode::Adventure;
+        west.set_state(uuid, state.clone()).expect("set state");
+        walk(&frank, -9, 10).await;
+        assert_eq!(ask(&mut frank, "whereami").await, "server=east");
+        let crossed = east.state(uuid).expect("east has Frank's state");
+        assert_eq!(crossed.health, 13.0);
+        assert_eq!((crossed.food, crossed.saturation), (7, 1.5));
+        assert_eq!(crossed.experience, state.experience);
+        assert_eq!(crossed.game_mode, GameMode::Adventure);
+        assert_eq!(crossed.effects.len(), 1);
+        assert_eq!(crossed.effects[0].effect, "minecraft:speed");
+        assert_eq!(crossed.effects[0].amplifier, 1);
+        // The client's view agrees: the health it was shown is the one that crossed.
+        assert_eq!(frank.health(), Some(13.0));
     });
 }

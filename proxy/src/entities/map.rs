@@ -51,7 +51,7 @@ pub enum MapError {
 /// - An ender dragon's client id is followed by eight ids for its parts, because the client names
 ///   them `dragon + 1 ..= dragon + 8` (and attacks them by those ids) without being told.
 /// - Client id 0 is never handed out: several fields encode "no entity" as 0.
-/// - A freed client id is not handed out again until [`QUARANTINE`] more ids have been freed, so a
+/// - A freed client id is not handed out again until 1 024 more ids have been freed, so a
 ///   packet the client sent about the old entity cannot reach a new one.
 #[derive(Debug, Default)]
 pub struct EntityMap {

@@ -23,7 +23,7 @@
 //! Values are skipped by hand, except the few serializers whose encoding is open-ended (item
 //! stacks with their data components, resolvable profiles, inline painting variants, and the
 //! `item` particle); when one of those comes up the packet is decoded with azalea to find where
-//! each entry ends (see [`super::clientbound`]).
+//! each entry ends (see `set_entity_data_decoded` in the clientbound rewriter).
 
 use super::{
     EntityMap, LinkId,

@@ -5,14 +5,17 @@
 //! # Semantics
 //! See [`EntityMap`]: one client id per `(link, backend id)` pair, identity when free, ids freed
 //! when the last pair showing them is released (`remove_entities`, [`EntityMap::release_link`]),
-//! the player's id fixed at first `login`. Call [`rewrite_clientbound`] on every link's `login`,
-//! forwarded or not, so each link's id for the player is known; after a dimension-changing
-//! `respawn` call [`EntityMap::clear_entities`]. Ids referenced before they are added (an arrow's
-//! far-away shooter, a leash holder) get their mapping early, so a later `add_entity` lines up;
-//! if the entity never comes, the mapping lasts until its link closes.
+//! the player's id fixed at first `login`, freed ids kept from reuse for a while (a packet in
+//! flight may still name them). Pass every link's `login` to [`rewrite_clientbound`] or
+//! [`EntityMap::login`], forwarded or not, so each link's id for the player is known; after a
+//! dimension-changing `respawn` call [`EntityMap::clear_entities`]. Ids referenced before they are
+//! added (an arrow's far-away shooter, a leash holder) get their mapping early, so a later
+//! `add_entity` lines up; if the entity never comes, the mapping lasts until its link closes, so
+//! to ask whether a link shows an entity use [`EntityMap::is_shown`], not [`EntityMap::get`].
 //!
-//! # Clientbound (141 play packets of 26.1 checked against azalea 0.16, minecraft-data 26.1 and
-//! the decompiled 26.1 client; all but the ones below carry no entity id)
+//! # Clientbound (all 141 play packets of 26.1 read in azalea 0.16 and minecraft-data 26.1, codecs
+//! and client handlers checked in a decompiled 26.1 snapshot-5 client; the others carry no entity
+//! id)
 //! | packet | ids | handling |
 //! |---|---|---|
 //! | `add_entity` | VarInt id; VarInt `data` | id mapped, type remembered; `data` mapped for projectiles (owner, 0 = none) and `fishing_bobber` (owner or itself); block state, direction, pose flag otherwise: untouched |

@@ -1042,6 +1042,11 @@ impl Session {
         };
         match l.sync.receive(payload) {
             Ok(Received::Nothing) => Ok(()),
+            Ok(Received::Unreadable(why)) => {
+                warn!(server = %l.server.id, "dropped an unreadable sync payload: {why}");
+                self.state.metrics.error("backend_sync_unreadable");
+                Ok(())
+            }
             Ok(Received::Established(reply)) => {
                 if let Some(reply) = reply {
                     self.send_sync(link, &reply).await?;

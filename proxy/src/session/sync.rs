@@ -1,7 +1,7 @@
 //! The proxy's side of one link's `meridian:sync` conversation, and the packets that carry it.
 
 use meridian_wire::{ids::game::serverbound, varint::write_varint};
-use sync_plugin_protocol::{CHANNEL, Incoming, Message, SyncError, SyncPeer};
+use sync_plugin_protocol::{CHANNEL, Incoming, MAX_PAYLOAD_LEN, Message, SyncError, SyncPeer};
 use tracing::debug;
 use uuid::Uuid;
 
@@ -34,10 +34,22 @@ impl LinkSync {
         self.peer.phase() == sync_plugin_protocol::Phase::Closed
     }
 
-    /// Takes one payload from the backend. `Ok(None)`: nothing for the session to do (a fragment,
-    /// or a message skipped). On an error the conversation is over; the caller logs it.
+    /// Takes one payload from the backend. A payload that does not decode is reported as
+    /// [`Received::Unreadable`] and changes nothing (it cannot have changed the backend's state
+    /// either, so dropping it only costs liveness); a message that breaks the conversation's rules
+    /// is an error, after which the conversation is over and the caller logs it.
     pub fn receive(&mut self, payload: &[u8]) -> Result<Received, SyncError> {
-        match self.peer.receive_payload(payload)? {
+        if payload.len() > MAX_PAYLOAD_LEN {
+            return Ok(Received::Unreadable(format!(
+                "payload of {} bytes exceeds {MAX_PAYLOAD_LEN}",
+                payload.len()
+            )));
+        }
+        let message = match sync_plugin_protocol::decode(payload) {
+            Ok(message) => message,
+            Err(e) => return Ok(Received::Unreadable(e.to_string())),
+        };
+        match self.peer.receive(message)? {
             Incoming::Established { agreement, reply } => {
                 debug!(backend = %agreement.peer_id, version = agreement.version, "sync channel established");
                 self.established = true;
@@ -67,6 +79,8 @@ impl LinkSync {
 #[derive(Debug)]
 pub enum Received {
     Nothing,
+    /// Bytes that are no message; dropped.
+    Unreadable(String),
     /// The handshake completed; send the reply (the `Welcome`).
     Established(Option<Message>),
     Message(Message),
