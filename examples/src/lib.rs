@@ -31,5 +31,5 @@ pub mod world;
 pub use config::{BackendConfig, ConfigError, Marker, Secret};
 pub use login::{NO_FORWARDING, SECRET_MISMATCH};
 pub use player::GroundItem;
-pub use server::{BackendError, BackendHandle, OnlinePlayer, ReferenceBackend};
+pub use server::{ActionRecord, BackendError, BackendHandle, OnlinePlayer, ReferenceBackend};
 pub use sync::handler::DamageOutcome;

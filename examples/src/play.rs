@@ -73,6 +73,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::server::ActionRecord;
+
 use crate::{
     commands,
     login::profile,
@@ -218,6 +220,29 @@ impl KeepAlive {
 struct Other {
     info: PlayerInfo,
     shown: bool,
+}
+
+/// The target of an `attack` packet. Read by hand: 26.1 sends the entity id as a VarInt, while
+/// azalea-protocol 0.16's `ServerboundAttack` reads a fixed four-byte int, so decoding a real
+/// client's attack with it fails.
+fn attack_target(packet: &[u8]) -> Option<i32> {
+    use meridian_wire::{ids::game::serverbound, varint::read_varint};
+    let (id, n) = read_varint(packet).ok()?;
+    if id != serverbound::ATTACK {
+        return None;
+    }
+    let (target, m) = read_varint(&packet[n..]).ok()?;
+    (n + m == packet.len()).then_some(target)
+}
+
+impl Session<'_> {
+    fn record_action(&self, action: ActionRecord) {
+        self.shared
+            .actions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(action);
+    }
 }
 
 struct Session<'a> {
@@ -940,6 +965,8 @@ impl Session<'_> {
         let wanted = matches!(
             id,
             ids::ACCEPT_TELEPORTATION
+                | ids::ATTACK
+                | ids::INTERACT
                 | ids::CHAT
                 | ids::CHAT_COMMAND
                 | ids::CHAT_COMMAND_SIGNED
@@ -957,6 +984,13 @@ impl Session<'_> {
             return Ok(());
         }
         let bytes = frame.into_packet().map_err(ConnError::from)?;
+        if let Some(entity_id) = attack_target(&bytes) {
+            self.record_action(ActionRecord::Entity {
+                by: self.me.uuid,
+                entity_id,
+            });
+            return Ok(());
+        }
         match decode_packet::<ServerboundGamePacket>(&bytes)? {
             ServerboundGamePacket::AcceptTeleportation(p)
                 if self.pending_teleport == Some(p.id) =>
@@ -984,7 +1018,17 @@ impl Session<'_> {
             }
             // The world is read-only: answer a dig or a placement with the block as it is, so the
             // client's prediction is undone, and acknowledge the sequence it waits for.
+            // Never reached: `attack_target` reads attacks first (see there).
+            ServerboundGamePacket::Attack(_) => {}
+            ServerboundGamePacket::Interact(p) => self.record_action(ActionRecord::Entity {
+                by: self.me.uuid,
+                entity_id: p.entity_id.0,
+            }),
             ServerboundGamePacket::PlayerAction(p) => {
+                self.record_action(ActionRecord::Block {
+                    by: self.me.uuid,
+                    position: [p.pos.x, p.pos.y, p.pos.z],
+                });
                 if matches!(
                     p.action,
                     Action::StartDestroyBlock
@@ -998,6 +1042,11 @@ impl Session<'_> {
                     .await?;
             }
             ServerboundGamePacket::UseItemOn(p) => {
+                let pos = p.block_hit.block_pos;
+                self.record_action(ActionRecord::Block {
+                    by: self.me.uuid,
+                    position: [pos.x, pos.y, pos.z],
+                });
                 self.restore_block(p.block_hit.block_pos).await?;
                 self.restore_block(
                     p.block_hit

@@ -124,6 +124,8 @@ pub(crate) struct Shared {
     pub roster: Roster,
     pub marker: Option<MarkerEntity>,
     pub sync: SyncShared,
+    /// Actions on entities and blocks that reached this backend, for tests of routing.
+    pub actions: std::sync::Mutex<Vec<ActionRecord>>,
     next_entity_id: AtomicI32,
 }
 
@@ -131,6 +133,15 @@ impl Shared {
     pub fn allocate_entity_id(&self) -> i32 {
         self.next_entity_id.fetch_add(1, Ordering::Relaxed)
     }
+}
+
+/// An action a player aimed at an entity or a block, as this backend received it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionRecord {
+    /// `attack` or `interact` on the entity with this backend's id.
+    Entity { by: Uuid, entity_id: i32 },
+    /// `player_action` (digging) or `use_item_on` at a block.
+    Block { by: Uuid, position: [i32; 3] },
 }
 
 /// A small Minecraft 26.1 server behind a Meridian proxy: a flat world, chat, a few commands,
@@ -204,6 +215,25 @@ impl BackendHandle {
     /// or hostile backend would do. False if the player is not online.
     pub fn send_raw_sync(&self, uuid: Uuid, payload: Vec<u8>) -> bool {
         self.shared.roster.send_raw_sync(uuid, payload)
+    }
+
+    /// The look mirrored onto a dummy from its primary (`None`: not online, or not mirrored).
+    pub fn appearance(&self, uuid: Uuid) -> Option<sync_plugin_protocol::MirrorState> {
+        self.shared
+            .roster
+            .snapshot()
+            .into_iter()
+            .find(|p| p.uuid == uuid)
+            .and_then(|p| p.appearance)
+    }
+
+    /// Every action on an entity or a block this backend received, oldest first.
+    pub fn actions(&self) -> Vec<ActionRecord> {
+        self.shared
+            .actions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The entity id of the marker, if one is configured.
@@ -385,6 +415,7 @@ impl ReferenceBackend {
                 roster: Roster::default(),
                 marker,
                 sync: SyncShared::default(),
+                actions: Default::default(),
                 next_entity_id,
             }),
         }

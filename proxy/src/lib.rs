@@ -8,6 +8,8 @@
 //! - [`routing`]: routing policy as pure functions over packet ids and heads.
 //! - [`view`]: which chunk a packet is about and which link each shown chunk came from.
 //! - [`entities`]: per-session entity-id mapping and rewriting of id-bearing packets.
+//! - [`mirror`]: a player's visible state on their primary, derived from relayed packets, for
+//!   `MirrorState`.
 //! - [`status`]: the server-list ping.
 //! - [`state`]: what other tasks may see of the proxy: servers, players, session handles.
 //! - [`admin`]: the admin HTTP API and `/metrics`; [`metrics`] holds the counters.
@@ -26,6 +28,7 @@ pub mod error;
 pub mod health;
 pub mod listener;
 pub mod metrics;
+pub mod mirror;
 pub mod routing;
 pub mod session;
 pub mod state;

@@ -258,3 +258,52 @@ async fn health_food_experience_effects_and_game_mode_cross_unchanged() {
         assert_eq!(frank.health(), Some(13.0));
     });
 }
+
+#[tokio::test]
+async fn the_primarys_look_is_mirrored_onto_the_dummy() {
+    within!(60, async {
+        use sync_plugin_protocol::Effect;
+        let cluster = TestCluster::demo().run().await;
+        let mut gina = TestClient::join(cluster.proxy_addr(), "Gina")
+            .await
+            .expect("join");
+        linked(&cluster, &gina).await;
+        let (uuid, west, east) = (
+            gina.uuid(),
+            cluster.backend("west").handle.clone(),
+            cluster.backend("east").handle.clone(),
+        );
+        // A sword in the hand and an effect, both given on west, the primary.
+        assert!(
+            ask(&mut gina, "give diamond_sword 1")
+                .await
+                .contains("diamond_sword")
+        );
+        assert!(west.give_effect(
+            uuid,
+            Effect {
+                effect: "minecraft:glowing".into(),
+                amplifier: 0,
+                duration_ticks: 20 * 60,
+                ambient: false,
+                show_particles: false,
+                show_icon: true,
+            }
+        ));
+        eventually(
+            WAIT,
+            "east's ghost of Gina holds the sword and glows",
+            || {
+                east.appearance(uuid).is_some_and(|look| {
+                    look.equipment
+                        .iter()
+                        .any(|e| e.item.item == "minecraft:diamond_sword")
+                        && look.effects.iter().any(|e| e.effect == "minecraft:glowing")
+                })
+            },
+        )
+        .await;
+        // Never in the ghost's inventory: mirrored looks are not items.
+        assert_eq!(east.inventory(uuid), Vec::new());
+    });
+}

@@ -47,6 +47,7 @@ use crate::{
     entities::{self, EntityMap, LinkId, Rewritten, Target},
     error::{BackendError, ClientError, SessionError},
     metrics::Direction,
+    mirror::MirrorTracker,
     routing::{self, Clientbound, Phase, Serverbound},
     state::{Player, ProxyState, Server, SessionCommand},
     view::{self, ChunkPacket, ChunkView},
@@ -187,6 +188,8 @@ struct Session {
     /// Grows with every swap; fences `SetRole` and `ApplyState` on the backends.
     role_epoch: i64,
     handoff: Option<Handoff>,
+    /// The primary's visible state, mirrored onto every dummy.
+    mirror: MirrorTracker,
 }
 
 /// A player the login admitted: who, as whom backends are to see them, and their command queue.
@@ -206,6 +209,7 @@ pub async fn run(
     admitted: Admitted,
     shutdown: CancellationToken,
 ) -> Result<(), SessionError> {
+    let player_uuid = admitted.player.uuid;
     let Admitted {
         player,
         identity,
@@ -256,6 +260,7 @@ pub async fn run(
         on_primary_server: OnServer(server),
         role_epoch: 1,
         handoff: None,
+        mirror: MirrorTracker::new(player_uuid),
     };
     let end = session.run(&mut commands, &shutdown).await;
     session.finish(end).await
@@ -368,6 +373,7 @@ impl Session {
                 Some(None) | None => None,
             };
         }
+        self.mirror_to_dummies().await?;
         self.flush_links().await?;
         self.state
             .metrics
@@ -377,6 +383,10 @@ impl Session {
 
     async fn on_client_frame(&mut self, frame: RawFrame) -> Result<(), SessionError> {
         let id = frame.id();
+        if self.up_phase == Phase::Play && MirrorTracker::reads_serverbound(id) {
+            let packet = frame.clone().into_packet().map_err(ClientError::from)?;
+            self.mirror.on_serverbound(id, &packet);
+        }
         if self.up_phase == Phase::Config {
             if id == config_ids::serverbound::CLIENT_INFORMATION {
                 self.client_information = Some(
@@ -642,6 +652,7 @@ impl Session {
             };
         }
         self.flush_client().await?;
+        self.mirror_to_dummies().await?;
         self.flush_links().await?;
         self.state
             .metrics
@@ -806,6 +817,13 @@ impl Session {
                 .map(|()| None);
         }
         if role == Role::Primary {
+            if MirrorTracker::reads_clientbound(id) {
+                let packet = frame
+                    .clone()
+                    .into_packet()
+                    .map_err(|e| self.backend_error(link, e))?;
+                self.mirror.on_clientbound(id, &packet);
+            }
             self.send_to_client(frame).await?;
         }
         Ok(None)
@@ -827,6 +845,9 @@ impl Session {
             .login(link, login.player_id.0 as i32)
             .map_err(|e| SessionError::backend(&server, BackendError::Protocol(e.to_string())))?;
         self.view_distance = login.chunk_radius;
+        if let Some(own) = self.entities.player() {
+            self.mirror.set_own_entity_id(own);
+        }
         Ok(())
     }
 
@@ -885,7 +906,10 @@ impl Session {
             }
             // A dummy only shows entities it added; anything else of its is not for the client.
             if role == Role::Dummy
-                && self.entities.get(link, backend_id).is_none()
+                && !self
+                    .entities
+                    .get(link, backend_id)
+                    .is_some_and(|client| self.entities.is_shown(client))
                 && Some(backend_id) != self.entities.player_backend_id(link)
             {
                 return Ok(());
@@ -898,7 +922,13 @@ impl Session {
         }
         match entities::rewrite_clientbound(&mut self.entities, link, id, &mut packet) {
             Ok(Rewritten::Drop) => Ok(()),
-            Ok(_) => self.send_packet_to_client(&packet).await,
+            Ok(_) => {
+                // In client ids, as the tracker knows the player.
+                if role == Role::Primary && MirrorTracker::reads_clientbound(id) {
+                    self.mirror.on_clientbound(id, &packet);
+                }
+                self.send_packet_to_client(&packet).await
+            }
             Err(e) => {
                 debug!(packet = id, "dropped: {e}");
                 Ok(())
@@ -1027,6 +1057,8 @@ impl Session {
             l.role = Role::Primary;
         }
         self.primary = next;
+        // The new primary shows the player's inventory and effects afresh; rebuild from those.
+        self.mirror.reset();
         let new_server = self.links[&next].server.clone();
         new_server.players.fetch_add(1, Ordering::Relaxed);
         self.on_primary_server = OnServer(new_server.clone());
@@ -1081,6 +1113,10 @@ impl Session {
                         }),
                     )
                     .await?;
+                }
+                if role == sync::Role::Dummy {
+                    let look = Message::MirrorState(self.mirror.state());
+                    self.send_sync(link, &look).await?;
                 }
                 if let Some(position) = self.position {
                     // A swap may have waited for this conversation.
@@ -1246,6 +1282,24 @@ impl Session {
         for frame in h.queue {
             let destination = routing::serverbound_destination(frame.id());
             self.route_client_frame(destination, frame).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends the primary's look to every dummy whose conversation is open, when it changed.
+    async fn mirror_to_dummies(&mut self) -> Result<(), SessionError> {
+        let Some(look) = self.mirror.take_if_changed() else {
+            return Ok(());
+        };
+        let message = Message::MirrorState(look);
+        let dummies: Vec<LinkId> = self
+            .links
+            .iter()
+            .filter(|(_, l)| l.role == Role::Dummy && l.sync.is_established())
+            .map(|(id, _)| *id)
+            .collect();
+        for link in dummies {
+            self.send_sync(link, &message).await?;
         }
         Ok(())
     }
