@@ -159,6 +159,8 @@ struct State {
     /// `add_entity`s for an id the client was already showing: a duplicate the client would
     /// silently overwrite.
     duplicate_adds: usize,
+    /// The player's inventory menu (container 0) as the client was shown it: slot → (item, count).
+    inventory: HashMap<u16, (String, i32)>,
 }
 
 type Shared = Arc<Mutex<State>>;
@@ -507,6 +509,16 @@ impl TestClient {
     /// The last `set_chunk_cache_center`.
     pub fn chunk_center(&self) -> Option<(i32, i32)> {
         lock(&self.state).chunk_center
+    }
+
+    /// How many of `item` (e.g. `minecraft:diamond`) the client's inventory shows, all slots.
+    pub fn shown_count(&self, item: &str) -> i32 {
+        lock(&self.state)
+            .inventory
+            .values()
+            .filter(|(kind, _)| kind == item)
+            .map(|(_, count)| count)
+            .sum()
     }
 
     /// How many `add_entity`s named an id that was already shown.
@@ -882,6 +894,23 @@ fn track(
             ]);
         }
         ClientboundGamePacket::SetChunkCacheCenter(p) => s.chunk_center = Some((p.x, p.z)),
+        ClientboundGamePacket::ContainerSetContent(p) if p.container_id == 0 => {
+            s.inventory.clear();
+            for (slot, item) in p.items.iter().enumerate() {
+                if item.count() > 0 {
+                    s.inventory
+                        .insert(slot as u16, (item.kind().to_string(), item.count()));
+                }
+            }
+        }
+        ClientboundGamePacket::ContainerSetSlot(p) if p.container_id == 0 => {
+            if p.item_stack.count() > 0 {
+                let item = (p.item_stack.kind().to_string(), p.item_stack.count());
+                s.inventory.insert(p.slot, item);
+            } else {
+                s.inventory.remove(&p.slot);
+            }
+        }
         ClientboundGamePacket::LevelChunkWithLight(p) => {
             s.chunks.insert((p.x, p.z), p.chunk_data.data.clone());
         }

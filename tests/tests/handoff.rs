@@ -63,9 +63,15 @@ async fn items_given_in_west_are_in_the_inventory_in_east() {
         linked(&cluster, &alice).await;
         assert!(ask(&mut alice, "give diamond 5").await.contains("diamond"));
         assert_eq!(ask(&mut alice, "inv").await, "inv=diamond:5");
+        eventually(WAIT, "the client shows five diamonds", || {
+            alice.shown_count("minecraft:diamond") == 5
+        })
+        .await;
         walk(&alice, -9, 10).await;
         assert_eq!(ask(&mut alice, "whereami").await, "server=east");
         assert_eq!(ask(&mut alice, "inv").await, "inv=diamond:5");
+        // The client shows them once: east showed the state it was handed, not a second copy.
+        assert_eq!(alice.shown_count("minecraft:diamond"), 5);
         // And back again: still five, not ten.
         walk(&alice, 10, -10).await;
         assert_eq!(ask(&mut alice, "whereami").await, "server=west");
