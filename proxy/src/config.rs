@@ -442,6 +442,13 @@ impl Config {
         if self.admin.bind.is_some() && self.admin.token.is_empty() {
             tracing::debug!("admin API has no token: endpoints that change state are disabled");
         }
+        if let ZoneStore::Postgres(_) = &self.zones.store {
+            // Accepting a store the proxy would then ignore would be worse than refusing it.
+            return Err(invalid(
+                "zones.store",
+                "the PostgreSQL zone store is not wired into the proxy yet; use \"static\"",
+            ));
+        }
         if let ZoneStore::Unknown(value) = &self.zones.store {
             return Err(invalid(
                 "zones.store",
