@@ -68,7 +68,9 @@ fn zone_store_url_is_masked() {
     assert!(matches!(config.zones.store, ZoneStore::Postgres(_)));
     assert!(!format!("{config:?}").contains("pw@db"));
     // Parsed, masked, and refused until the proxy uses it.
-    assert!(matches!(config.validate(), Err(ConfigError::Invalid { field, .. }) if field == "zones.store"));
+    assert!(
+        matches!(config.validate(), Err(ConfigError::Invalid { field, .. }) if field == "zones.store")
+    );
     assert_eq!(
         Config::parse(MINIMAL).unwrap().zones.store,
         ZoneStore::Static

@@ -190,6 +190,9 @@ struct Session {
     handoff: Option<Handoff>,
     /// The primary's visible state, mirrored onto every dummy.
     mirror: MirrorTracker,
+    /// Packets for the client decided where no `.await` is possible (closing a link); sent
+    /// before anything else at the next flush.
+    client_backlog: Vec<Vec<u8>>,
 }
 
 /// A player the login admitted: who, as whom backends are to see them, and their command queue.
@@ -261,6 +264,7 @@ pub async fn run(
         role_epoch: 1,
         handoff: None,
         mirror: MirrorTracker::new(player_uuid),
+        client_backlog: Vec::new(),
     };
     let end = session.run(&mut commands, &shutdown).await;
     session.finish(end).await
@@ -274,6 +278,9 @@ impl Session {
     ) -> Result<End, SessionError> {
         let read_timeout = self.state.config.limits.read_timeout();
         loop {
+            if !self.client_backlog.is_empty() {
+                self.flush_client().await?;
+            }
             tokio::select! {
                 () = shutdown.cancelled() => return Ok(End::Shutdown),
                 command = commands.recv() => match command {
@@ -1357,9 +1364,7 @@ impl Session {
         self.link_rx.remove(&link);
         self.hidden.retain(|(l, _)| *l != link);
         for pos in self.chunks.drop_link(link) {
-            // Best effort: queued now, flushed with the next batch to the client.
-            let packet = view::forget_chunk_packet(pos);
-            let _ = self.client_tx.feed(&packet[..]).now_or_never();
+            self.client_backlog.push(view::forget_chunk_packet(pos));
         }
         let gone = self.entities.release_link(link);
         if !gone.is_empty() {
@@ -1369,7 +1374,7 @@ impl Session {
             for id in gone {
                 write_varint(&mut packet, id);
             }
-            let _ = self.client_tx.feed(&packet[..]).now_or_never();
+            self.client_backlog.push(packet);
         }
     }
 
@@ -1436,6 +1441,12 @@ impl Session {
     }
 
     async fn flush_client(&mut self) -> Result<(), SessionError> {
+        for packet in std::mem::take(&mut self.client_backlog) {
+            self.client_tx
+                .feed(&packet[..])
+                .await
+                .map_err(ClientError::from)?;
+        }
         SinkExt::<RawFrame>::flush(&mut self.client_tx)
             .await
             .map_err(|e| ClientError::from(e).into())
