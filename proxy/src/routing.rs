@@ -154,6 +154,18 @@ pub fn teleport_position(fields: &[u8]) -> Option<[f64; 3]> {
     position(&fields[n..])
 }
 
+/// A serverbound `move_player_pos` to `position`, on the ground (id then fields).
+pub fn move_packet([x, y, z]: [f64; 3]) -> Vec<u8> {
+    let mut packet = Vec::with_capacity(26);
+    write_varint(&mut packet, game::serverbound::MOVE_PLAYER_POS);
+    for v in [x, y, z] {
+        packet.extend_from_slice(&v.to_be_bytes());
+    }
+    // Flags: on the ground, no horizontal collision.
+    packet.push(1);
+    packet
+}
+
 /// The proxy's own answer to a dummy's keep-alive, ping, teleport or chunk batch: the client never
 /// sees those, yet the backend waits for them. Returns the serverbound packet (id then fields).
 pub fn dummy_answer(id: i32, fields: &[u8]) -> Option<Vec<u8>> {
@@ -283,6 +295,20 @@ mod tests {
         assert_eq!(
             clientbound(Phase::Play, config::clientbound::FINISH_CONFIGURATION),
             Clientbound::Forward
+        );
+    }
+
+    #[test]
+    fn move_packets_read_back_as_moves() {
+        let packet = move_packet([-8.5, 64.0, 0.5]);
+        assert_eq!(packet[0] as i32, game::serverbound::MOVE_PLAYER_POS);
+        assert_eq!(
+            serverbound(
+                Phase::Play,
+                game::serverbound::MOVE_PLAYER_POS,
+                &packet[1..]
+            ),
+            Serverbound::ForwardMove([-8.5, 64.0, 0.5])
         );
     }
 

@@ -4,6 +4,7 @@
 //! - [`client`]: a scripted Rust client on `meridian-wire`.
 //! - [`mineflayer`]: a real client with an independent codec, driven over stdin/stdout.
 //! - [`http`]: a tiny HTTP client for the admin API.
+//! - [`scenario`]: shared steps (`eventually`, `ask`, `walk`).
 //!
 //! Scenarios live in `tests/*.rs` and read like stories; every one runs under a timeout.
 
@@ -11,6 +12,7 @@ pub mod client;
 pub mod cluster;
 pub mod http;
 pub mod mineflayer;
+pub mod scenario;
 
 /// Logs to the test's output once per process, filtered by `RUST_LOG` (default: warnings).
 pub fn init_tracing() {

@@ -1,23 +1,15 @@
 //! Actions on blocks and entities reach the backend that owns the block or showed the entity,
 //! with the entity's id mapped back to that backend's own.
 
-use std::time::Duration;
-
 use azalea_protocol::packets::game::{ServerboundPlayerAction, s_player_action::Action};
 use meridian_examples::ActionRecord;
-use meridian_tests::{client::TestClient, cluster::TestCluster, within};
+use meridian_tests::{
+    client::TestClient,
+    cluster::TestCluster,
+    scenario::{WAIT, eventually},
+    within,
+};
 use meridian_wire::varint::write_varint;
-use tokio::time::Instant;
-
-const WAIT: Duration = Duration::from_secs(20);
-
-async fn eventually(within: Duration, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
 
 /// An `attack` as a 26.1 client sends it: the target as a VarInt. (azalea-protocol 0.16's
 /// `ServerboundAttack` writes a fixed four-byte int instead, which no server reads correctly.)

@@ -3,24 +3,23 @@
 
 use std::{collections::HashSet, time::Duration};
 
-use meridian_tests::{client::TestClient, cluster::TestCluster, within};
+use meridian_tests::{
+    client::TestClient,
+    cluster::TestCluster,
+    scenario::{WAIT, ask, eventually},
+    within,
+};
 use meridian_wire::ids::game::clientbound;
 use tokio::time::Instant;
 
-const WAIT: Duration = Duration::from_secs(20);
 /// The reference backends' view distance, in chunks.
 const VIEW: i32 = 6;
 
-/// Waits until `check` holds, polling the client's state; panics with `what` after `within`.
-async fn eventually(within: Duration, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+/// How many entities of `kind` the client shows.
+async fn ask_whereami(client: &mut TestClient) -> String {
+    ask(client, "whereami").await
 }
 
-/// How many entities of `kind` the client shows.
 fn shown(client: &TestClient, kind: &str) -> usize {
     client
         .entities()
@@ -37,11 +36,6 @@ fn in_view(x: f64, z: f64) -> HashSet<(i32, i32)> {
         .collect()
 }
 
-async fn whereami(client: &mut TestClient) -> String {
-    client.send_command("whereami").await.unwrap();
-    client.next_system_chat(WAIT).await.unwrap()
-}
-
 #[tokio::test]
 async fn walking_across_the_border_three_times_is_seamless() {
     within!(180, async {
@@ -56,7 +50,7 @@ async fn walking_across_the_border_three_times_is_seamless() {
             shown(&alice, "pig") == 1 && shown(&alice, "cow") == 1
         })
         .await;
-        assert_eq!(whereami(&mut alice).await, "server=west");
+        assert_eq!(ask_whereami(&mut alice).await, "server=west");
 
         for lap in 0..3 {
             for (from, to, side) in [(-24, 24, "east"), (24, -24, "west")] {
@@ -76,7 +70,7 @@ async fn walking_across_the_border_three_times_is_seamless() {
                     .await;
                 }
                 assert_eq!(
-                    whereami(&mut alice).await,
+                    ask_whereami(&mut alice).await,
                     format!("server={side}"),
                     "lap {lap} at x={to}"
                 );
@@ -152,7 +146,7 @@ async fn stopping_east_under_a_player_in_west_keeps_the_player() {
             shown(&carol, "cow") == 0 && carol.loaded_chunks().iter().all(|(x, _)| *x < 0)
         })
         .await;
-        assert_eq!(whereami(&mut carol).await, "server=west");
+        assert_eq!(ask_whereami(&mut carol).await, "server=west");
         assert!(carol.disconnect_reason().is_none());
     });
 }
@@ -205,10 +199,10 @@ async fn a_player_watching_another_cross_sees_them_once_and_in_place() {
             })
             .await;
             if x == 16 {
-                assert_eq!(whereami(&mut bob).await, "server=east");
+                assert_eq!(ask_whereami(&mut bob).await, "server=east");
             }
         }
-        assert_eq!(whereami(&mut bob).await, "server=west");
+        assert_eq!(ask_whereami(&mut bob).await, "server=west");
         assert_eq!(alice.duplicate_adds(), 0);
     });
 }
@@ -243,7 +237,7 @@ async fn a_dummy_link_closes_when_its_zones_leave_view_and_reopens_when_they_ret
         wait_dummies(east.clone()).await;
         // View distance 6 chunks: at chunk -7 east (chunk 0) is still within view + 1 of slack.
         erin.move_to(-7.0 * 16.0 + 0.5, 64.0, 0.5).await.unwrap();
-        assert_eq!(whereami(&mut erin).await, "server=west");
+        assert_eq!(ask_whereami(&mut erin).await, "server=west");
         assert_eq!(
             dummies().await,
             east,

@@ -1,24 +1,11 @@
 //! The player's state crosses the border with the player: the sync channel's handoff, end to end.
 
-use std::time::Duration;
-
-use meridian_tests::{client::TestClient, cluster::TestCluster, within};
-use tokio::time::Instant;
-
-const WAIT: Duration = Duration::from_secs(20);
-
-async fn eventually(within: Duration, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-async fn ask(client: &mut TestClient, command: &str) -> String {
-    client.send_command(command).await.unwrap();
-    client.next_system_chat(WAIT).await.unwrap()
-}
+use meridian_tests::{
+    client::TestClient,
+    cluster::TestCluster,
+    scenario::{WAIT, ask, eventually, walk},
+    within,
+};
 
 /// Waits until both demo backends speak the sync channel with `client`'s player: west as its
 /// primary, east as a dummy (the proxy has set their roles).
@@ -41,16 +28,6 @@ async fn linked(cluster: &meridian_tests::cluster::Cluster, client: &TestClient)
             && east.role(uuid) == Some(Role::Dummy)
     })
     .await;
-}
-
-/// Walks in one-block steps along z = 0.5.
-async fn walk(client: &TestClient, from: i32, to: i32) {
-    let step = if to > from { 1 } else { -1 };
-    let mut x = from;
-    while x != to {
-        x += step;
-        client.move_to(x as f64 + 0.5, 64.0, 0.5).await.unwrap();
-    }
 }
 
 #[tokio::test]

@@ -606,13 +606,8 @@ impl Session {
             .await
             .map_err(|e| SessionError::backend(&server.id, e))?;
         // Stand the dummy where the player stands.
-        if let Some([x, y, z]) = self.position {
-            let mut packet = Vec::with_capacity(40);
-            write_varint(&mut packet, sb::MOVE_PLAYER_POS);
-            for v in [x, y, z] {
-                packet.extend_from_slice(&v.to_be_bytes());
-            }
-            packet.push(1);
+        if let Some(position) = self.position {
+            let packet = routing::move_packet(position);
             dummy
                 .tx
                 .feed(&packet[..])
@@ -1045,13 +1040,8 @@ impl Session {
             return self.send_sync(link, &message).await;
         }
         // Without the sync channel, a movement packet is the only way to say where it stands.
-        let mut packet = Vec::with_capacity(30);
-        write_varint(&mut packet, sb::MOVE_PLAYER_POS);
-        for v in [x, y, z] {
-            packet.extend_from_slice(&v.to_be_bytes());
-        }
-        packet.push(1);
-        self.send_packet_to(link, &packet).await
+        self.send_packet_to(link, &routing::move_packet([x, y, z]))
+            .await
     }
 
     /// Makes `next` the primary: what the client sees of UI, chat and the player now comes from it.
@@ -1095,12 +1085,7 @@ impl Session {
                 } else {
                     sync::Role::Dummy
                 };
-                let set_role = Message::SetRole(sync::SetRole {
-                    player: self.player.uuid,
-                    role,
-                    epoch: self.role_epoch,
-                });
-                self.send_sync(link, &set_role).await?;
+                self.set_role(link, role, self.role_epoch).await?;
                 if role == sync::Role::Dummy
                     && let Some([x, y, z]) = self.position
                 {
@@ -1237,25 +1222,8 @@ impl Session {
             return Ok(());
         };
         self.role_epoch = h.epoch;
-        let player = self.player.uuid;
-        self.send_sync(
-            h.to,
-            &Message::SetRole(sync::SetRole {
-                player,
-                role: sync::Role::Primary,
-                epoch: h.epoch,
-            }),
-        )
-        .await?;
-        self.send_sync(
-            h.from,
-            &Message::SetRole(sync::SetRole {
-                player,
-                role: sync::Role::Dummy,
-                epoch: h.epoch,
-            }),
-        )
-        .await?;
+        self.set_role(h.to, sync::Role::Primary, h.epoch).await?;
+        self.set_role(h.from, sync::Role::Dummy, h.epoch).await?;
         self.make_primary(h.to).await?;
         self.state.metrics.handoff(true, h.started.elapsed());
         for frame in h.queue {
@@ -1278,14 +1246,8 @@ impl Session {
             .to_owned();
         warn!(to = %to, transfer = %h.transfer_id, "handoff abandoned: {why}");
         self.state.metrics.handoff(false, h.started.elapsed());
-        if self.links.contains_key(&h.from) {
-            let unfreeze = Message::SetRole(sync::SetRole {
-                player: self.player.uuid,
-                role: sync::Role::Primary,
-                epoch: h.epoch,
-            });
-            self.send_sync(h.from, &unfreeze).await?;
-        }
+        // Unfreeze the old primary: it stays primary.
+        self.set_role(h.from, sync::Role::Primary, h.epoch).await?;
         for frame in h.queue {
             let destination = routing::serverbound_destination(frame.id());
             self.route_client_frame(destination, frame).await?;
@@ -1309,6 +1271,21 @@ impl Session {
             self.send_sync(link, &message).await?;
         }
         Ok(())
+    }
+
+    async fn set_role(
+        &mut self,
+        link: LinkId,
+        role: sync::Role,
+        epoch: i64,
+    ) -> Result<(), SessionError> {
+        let player = self.player.uuid;
+        let message = Message::SetRole(sync::SetRole {
+            player,
+            role,
+            epoch,
+        });
+        self.send_sync(link, &message).await
     }
 
     /// Sends a sync message on a link whose conversation is established (otherwise drops it).
