@@ -170,8 +170,11 @@ fn inflate_head(
 pub struct FrameCodec {
     threshold: Option<u32>,
     max_frame_len: usize,
-    inflater: Decompress,
-    deflater: Compress,
+    /// zlib state is large (hundreds of KiB) and most codecs never need it: a proxy passes
+    /// compressed frames through, and small packets are sent uncompressed. So it is made on
+    /// first use.
+    inflater: Option<Box<Decompress>>,
+    deflater: Option<Box<Compress>>,
     scratch: Vec<u8>,
 }
 
@@ -196,8 +199,8 @@ impl FrameCodec {
         Self {
             threshold: None,
             max_frame_len: MAX_FRAME_LEN,
-            inflater: Decompress::new(true),
-            deflater: Compress::new(Compression::default(), true),
+            inflater: None,
+            deflater: None,
             scratch: Vec::new(),
         }
     }
@@ -263,13 +266,15 @@ impl FrameCodec {
     }
 
     fn deflate(&mut self, packet: &[u8]) -> Result<(), FrameError> {
-        self.deflater.reset();
+        let deflater = self
+            .deflater
+            .get_or_insert_with(|| Box::new(Compress::new(Compression::default(), true)));
+        deflater.reset();
         self.scratch.clear();
         self.scratch.reserve(packet.len() / 2 + 64);
         loop {
-            let consumed = self.deflater.total_in() as usize;
-            let status = self
-                .deflater
+            let consumed = deflater.total_in() as usize;
+            let status = deflater
                 .compress_vec(
                     &packet[consumed..],
                     &mut self.scratch,
@@ -342,7 +347,10 @@ impl Decoder for FrameCodec {
         if claimed < threshold as usize {
             return Err(FrameError::BelowThreshold { claimed, threshold });
         }
-        let (head, head_len) = inflate_head(&mut self.inflater, &frame, claimed)?;
+        let inflater = self
+            .inflater
+            .get_or_insert_with(|| Box::new(Decompress::new(true)));
+        let (head, head_len) = inflate_head(inflater, &frame, claimed)?;
         let (id, _) = read_varint(&head[..head_len]).map_err(FrameError::BadPacketId)?;
         Ok(Some(RawFrame {
             id,
@@ -389,7 +397,10 @@ impl Encoder<RawFrame> for FrameCodec {
                 Ok(())
             }
             (Body::Compressed { len, deflated }, _) => {
-                let packet = inflate(&mut self.inflater, &deflated, len)?;
+                let inflater = self
+                    .inflater
+                    .get_or_insert_with(|| Box::new(Decompress::new(true)));
+                let packet = inflate(inflater, &deflated, len)?;
                 self.encode_packet(&packet, dst)
             }
             (Body::Plain(packet), _) => self.encode_packet(&packet, dst),
@@ -405,6 +416,22 @@ mod tests {
         let mut out = BytesMut::new();
         codec.encode(packet, &mut out).unwrap();
         out
+    }
+
+    #[test]
+    fn zlib_state_is_made_only_when_needed() {
+        let mut codec = FrameCodec::new();
+        codec.set_compression(Some(256));
+        let mut wire = encode(&mut codec, &[0x01, 2, 3]);
+        codec.decode(&mut wire).unwrap().unwrap();
+        assert!(
+            codec.inflater.is_none() && codec.deflater.is_none(),
+            "small packets need no zlib"
+        );
+        let mut wire = encode(&mut codec, &[7u8; 1000]);
+        assert!(codec.deflater.is_some());
+        codec.decode(&mut wire).unwrap().unwrap();
+        assert!(codec.inflater.is_some());
     }
 
     #[test]

@@ -1,0 +1,98 @@
+//! meridian-bench: Meridian measured against the floor (a plain TCP relay) and against going
+//! direct, all on loopback, every scenario in one run so the ratios are fair on a noisy machine.
+//!
+//! # Layout
+//! - [`scenario`]: the scenarios (`direct`, `relay`, `meridian`, `meridian-2`) and their phases.
+//! - [`client`]: the lightweight client (meridian-wire login, raw sockets in play) and the fleet.
+//! - [`source`]: the synthetic traffic source, a minimal backend behind the proxy.
+//! - [`frames`]: pre-encoded frames and the client's frame scanner.
+//! - [`relay`]: the `copy_bidirectional` relay (`meridian-bench relay`).
+//! - [`proc_stats`]: CPU time and RSS from `/proc`; [`pin`]: `taskset`.
+//! - [`stats`], [`report`]: percentiles, medians, ratios, the tables and the JSON line.
+
+pub mod client;
+pub mod frames;
+pub mod pin;
+pub mod proc_stats;
+pub mod relay;
+pub mod report;
+pub mod scenario;
+pub mod source;
+pub mod stats;
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use crate::{
+    frames::{CHUNK_PACKET_BYTES, CHUNKS_PER_BATCH},
+    proc_stats::Machine,
+    report::Results,
+    scenario::{Env, Kind, Options, THRESHOLD},
+};
+
+/// Runs every available scenario `opts.runs` times, rotating their order from run to run so
+/// that drift on the machine hits each alike.
+pub async fn run(opts: &Options, machine: Machine) -> Result<Results, String> {
+    let loadavg = || {
+        std::fs::read_to_string("/proc/loadavg")
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let load_before = loadavg();
+    let env = Env::start().await?;
+    let kinds: Vec<Kind> = Kind::ALL
+        .into_iter()
+        .filter(|k| k.available(opts.features).is_ok())
+        .collect();
+    let mut scenarios: BTreeMap<Kind, Vec<scenario::ScenarioRun>> = BTreeMap::new();
+    for run in 0..opts.runs {
+        for i in 0..kinds.len() {
+            let kind = kinds[(i + run) % kinds.len()];
+            eprintln!("run {}/{}: {}", run + 1, opts.runs, kind.name());
+            let result = scenario::run(opts, &env, kind, run).await?;
+            scenarios.entry(kind).or_default().push(result);
+        }
+    }
+    env.shutdown.cancel();
+    let frames = &env.compressed.frames;
+    let method = json!({
+        "traffic_source": "synthetic backend inside meridian-bench (accepts the forwarded login, \
+            configuration in one packet, then pre-encoded traffic); the reference backend serves \
+            the login-time phase",
+        "login": format!("{} sequential logins to the reference backend (registries, tags), \
+            connect → play login packet", opts.logins),
+        "steady": format!("per player: move_player_pos every tick (20/s); ping_request open-loop \
+            (send time in the payload) every max(5 ms, N ms); from the backend: one \
+            move_entity_pos per tick and chunk batches of {CHUNKS_PER_BATCH} at {} chunks/s",
+            opts.chunks_per_sec),
+        "warmup_s": opts.warmup.as_secs_f64(),
+        "measure_s": opts.measure.as_secs_f64(),
+        "chunk_packet_bytes": CHUNK_PACKET_BYTES,
+        "chunk_frame_bytes_compressed": frames.chunk_wire_bytes().round(),
+        "compression_threshold": THRESHOLD,
+        "throughput": format!("{} clients read chunk frames as fast as the path carries them, \
+            {} s measured after the warm-up; compressed (threshold {THRESHOLD} at both ends, \
+            the proxy passes frames through) and uncompressed (-1)",
+            opts.flood_players, opts.flood_measure.as_secs_f64()),
+        "cpu": "utime+stime of /proc/<pid>/stat of the proxy/relay process over the window, \
+            divided by the packets forwarded both ways (counted at the endpoints)",
+        "memory": "VmRSS of the proxy/relay process: (idle with N players − at start) / N",
+        "noise": format!("CPU used by other processes (from /proc/stat, minus generator and \
+            target) is recorded per window; a window where it exceeds 0.2 cores is measured \
+            again, up to {} more times, and the quietest is kept", opts.noisy_retries),
+        "added_latency": "per run, scenario RTT percentile minus direct's at the same N; \
+            median over runs",
+    });
+    Ok(Results {
+        quick: opts.quick,
+        runs: opts.runs,
+        players: opts.players.clone(),
+        machine,
+        pinning: opts.pinning.describe(),
+        features: opts.features,
+        method,
+        loadavg: [load_before, loadavg()],
+        scenarios,
+    })
+}

@@ -1,0 +1,595 @@
+//! Medians over runs, ratios against the relay, targets, and the output: markdown tables for
+//! people, then one JSON object on the last line for machines.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use crate::{
+    proc_stats::Machine,
+    scenario::{Features, Kind, PENDING_DUMMY, PENDING_SWAP, ScenarioRun},
+    stats::{Metrics, median, median_metrics, round},
+};
+
+/// Below this, the relay's added latency is noise: ratios divide by at least this much (µs).
+pub const ADDED_LATENCY_FLOOR_US: f64 = 5.0;
+
+/// Everything measured, with how.
+#[derive(Debug, Clone)]
+pub struct Results {
+    pub quick: bool,
+    pub runs: usize,
+    pub players: Vec<usize>,
+    pub machine: Machine,
+    pub pinning: String,
+    pub features: Features,
+    pub method: Value,
+    /// `/proc/loadavg` before and after: other work on the machine skews every figure.
+    pub loadavg: [String; 2],
+    pub scenarios: BTreeMap<Kind, Vec<ScenarioRun>>,
+}
+
+/// The top-level figures, keys as in the issue.
+pub const RATIO_KEYS: [&str; 7] = [
+    "latency_p99_vs_relay",
+    "throughput_vs_relay",
+    "cpu_per_packet_vs_relay",
+    "mem_idle_kib_per_player",
+    "mem_dummy_kib_per_player",
+    "swap_p99_ms",
+    "swap_stall_max_ms",
+];
+
+/// Each target: the key, how it is judged, the limit.
+const TARGETS: [(&str, &str, f64); 7] = [
+    ("latency_p99_vs_relay", "<=", 1.5),
+    ("throughput_vs_relay", ">=", 0.8),
+    ("cpu_per_packet_vs_relay", "<=", 1.0),
+    ("mem_idle_kib_per_player", "<=", 64.0),
+    ("mem_dummy_kib_per_player", "<=", 192.0),
+    ("swap_p99_ms", "<=", 50.0),
+    ("swap_stall_max_ms", "<=", 50.0),
+];
+
+/// Whether `value` meets a target.
+pub fn meets(op: &str, value: f64, limit: f64) -> bool {
+    match op {
+        "<=" => value <= limit,
+        _ => value >= limit,
+    }
+}
+
+impl Results {
+    /// The fleet size for the headline latency: the largest at or under 100 players.
+    pub fn latency_n(&self) -> Option<usize> {
+        self.players
+            .iter()
+            .copied()
+            .filter(|&n| n <= 100)
+            .max()
+            .or_else(|| self.players.first().copied())
+    }
+
+    fn runs_of(&self, kind: Kind) -> &[ScenarioRun] {
+        self.scenarios.get(&kind).map_or(&[], Vec::as_slice)
+    }
+
+    fn at(run: &ScenarioRun, n: usize, key: &str) -> Option<f64> {
+        run.players.get(&n)?.get(key).copied().flatten()
+    }
+
+    fn held(&self, kind: Kind, n: usize) -> bool {
+        median(self.runs_of(kind).iter().map(|r| Self::at(r, n, "held"))).is_some_and(|h| h >= 0.5)
+    }
+
+    /// The largest fleet size every measured proxy-like scenario held: where CPU per packet and
+    /// memory per player are compared.
+    pub fn load_n(&self) -> Option<usize> {
+        let measured: Vec<Kind> = [Kind::Relay, Kind::Meridian]
+            .into_iter()
+            .filter(|k| !self.runs_of(*k).is_empty())
+            .collect();
+        self.players
+            .iter()
+            .copied()
+            .filter(|&n| measured.iter().all(|&k| self.held(k, n)))
+            .max()
+    }
+
+    /// Per run, `kind`'s latency at `n` minus direct's in the same run; the median over runs.
+    fn added(&self, kind: Kind, n: usize, key: &str) -> Option<f64> {
+        let direct = self.runs_of(Kind::Direct);
+        median(
+            self.runs_of(kind)
+                .iter()
+                .zip(direct)
+                .map(|(r, d)| Some(Self::at(r, n, key)? - Self::at(d, n, key)?)),
+        )
+    }
+
+    /// Per run, `f(kind's run) / f(relay's run)`; the median over runs.
+    fn vs_relay(&self, kind: Kind, f: impl Fn(&ScenarioRun) -> Option<f64>) -> Option<f64> {
+        let relay = self.runs_of(Kind::Relay);
+        median(self.runs_of(kind).iter().zip(relay).map(|(r, base)| {
+            let (v, b) = (f(r)?, f(base)?);
+            (b > 0.0).then(|| v / b)
+        }))
+    }
+
+    /// The summary of one scenario: medians, and figures derived from several fleet sizes.
+    fn summary(&self, kind: Kind) -> (Metrics, BTreeMap<usize, Metrics>) {
+        let runs = self.runs_of(kind);
+        let mut top = median_metrics(runs.iter().map(|r| &r.metrics));
+        let mut players: BTreeMap<usize, Metrics> = BTreeMap::new();
+        for &n in &self.players {
+            let per: Vec<&Metrics> = runs.iter().filter_map(|r| r.players.get(&n)).collect();
+            if !per.is_empty() {
+                players.insert(n, median_metrics(per));
+            }
+        }
+        let lat = self.latency_n();
+        let load = self.load_n();
+        let get = |n: Option<usize>, key: &str| -> Option<f64> {
+            players.get(&n?)?.get(key).copied().flatten()
+        };
+        top.insert("latency_players".into(), lat.map(|n| n as f64));
+        top.insert("rtt_p50_us".into(), get(lat, "rtt_p50_us"));
+        top.insert("rtt_p99_us".into(), get(lat, "rtt_p99_us"));
+        let (a50, a99) = match (kind, lat) {
+            (Kind::Direct, Some(_)) => (Some(0.0), Some(0.0)),
+            (_, Some(n)) => (
+                self.added(kind, n, "rtt_p50_us"),
+                self.added(kind, n, "rtt_p99_us"),
+            ),
+            _ => (None, None),
+        };
+        top.insert("added_rtt_p50_us".into(), a50);
+        top.insert("added_rtt_p99_us".into(), a99);
+        top.insert(
+            "stall_max_ms_single_200hz".into(),
+            players
+                .get(&1)
+                .and_then(|m| m.get("stall_max_ms").copied().flatten()),
+        );
+        top.insert("load_players".into(), load.map(|n| n as f64));
+        top.insert("cpu_s_per_mpkt".into(), get(load, "cpu_s_per_mpkt"));
+        top.insert(
+            "target_cpu_util_at_load".into(),
+            get(load, "target_cpu_util"),
+        );
+        let max_n = self.players.iter().copied().max();
+        top.insert(
+            "mem_idle_kib_per_player".into(),
+            get(max_n, "mem_idle_kib_per_player"),
+        );
+        top.insert(
+            "players_max_held".into(),
+            self.players
+                .iter()
+                .copied()
+                .filter(|&n| !runs.is_empty() && self.held(kind, n))
+                .max()
+                .map(|n| n as f64),
+        );
+        // Pending the swap: see PENDING_SWAP.
+        top.insert("swap_p99_ms".into(), None);
+        top.insert("swap_stall_max_ms".into(), None);
+        (top, players)
+    }
+
+    /// The ratios and absolute figures the targets are judged on.
+    pub fn ratios(&self) -> Metrics {
+        let mut r = Metrics::new();
+        let lat = self.latency_n();
+        let load = self.load_n();
+        let added = |kind: Kind, key: &str| lat.and_then(|n| self.added(kind, n, key));
+        let ratio = |m: Option<f64>, base: Option<f64>| match (m, base) {
+            (Some(m), Some(b)) => Some(m / b.max(ADDED_LATENCY_FLOOR_US)),
+            _ => None,
+        };
+        r.insert(
+            "latency_p99_vs_relay".into(),
+            ratio(
+                added(Kind::Meridian, "rtt_p99_us"),
+                added(Kind::Relay, "rtt_p99_us"),
+            ),
+        );
+        r.insert(
+            "latency_p50_vs_relay".into(),
+            ratio(
+                added(Kind::Meridian, "rtt_p50_us"),
+                added(Kind::Relay, "rtt_p50_us"),
+            ),
+        );
+        let tput = |label: &'static str| {
+            self.vs_relay(Kind::Meridian, move |run| {
+                run.metrics
+                    .get(&format!("throughput_{label}_mb_per_s"))
+                    .copied()
+                    .flatten()
+            })
+        };
+        let (tc, tp) = (tput("compressed"), tput("plain"));
+        r.insert("throughput_compressed_vs_relay".into(), tc);
+        r.insert("throughput_plain_vs_relay".into(), tp);
+        r.insert(
+            "throughput_vs_relay".into(),
+            match (tc, tp) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
+        );
+        r.insert(
+            "cpu_per_packet_vs_relay".into(),
+            load.and_then(|n| {
+                self.vs_relay(Kind::Meridian, |run| Self::at(run, n, "cpu_s_per_mpkt"))
+            }),
+        );
+        let max_n = self.players.iter().copied().max();
+        let mem = |kind: Kind| {
+            let n = max_n?;
+            median(
+                self.runs_of(kind)
+                    .iter()
+                    .map(|run| Self::at(run, n, "mem_idle_kib_per_player")),
+            )
+        };
+        r.insert("mem_idle_kib_per_player".into(), mem(Kind::Meridian));
+        r.insert("mem_dummy_kib_per_player".into(), mem(Kind::Meridian2));
+        r.insert("swap_p99_ms".into(), None);
+        r.insert("swap_stall_max_ms".into(), None);
+        r
+    }
+
+    /// Why a figure is missing, if it is pending.
+    fn pending(&self, key: &str) -> Option<&'static str> {
+        match key {
+            "mem_dummy_kib_per_player" if !self.features.dummy_links => Some(PENDING_DUMMY),
+            "swap_p99_ms" | "swap_stall_max_ms" => Some(PENDING_SWAP),
+            _ => None,
+        }
+    }
+
+    /// A few headline figures run by run, to show the spread behind the medians.
+    fn per_run(&self, kind: Kind) -> Value {
+        let runs = self.runs_of(kind);
+        let direct = self.runs_of(Kind::Direct);
+        let lat = self.latency_n();
+        let load = self.load_n();
+        let mut out = Map::new();
+        let mut series = |name: &str, f: &dyn Fn(usize, &ScenarioRun) -> Option<f64>| {
+            let values: Vec<Value> = runs.iter().enumerate().map(|(i, r)| num(f(i, r))).collect();
+            out.insert(name.into(), Value::Array(values));
+        };
+        series("added_rtt_p99_us", &|i, r| {
+            let n = lat?;
+            Some(Self::at(r, n, "rtt_p99_us")? - Self::at(direct.get(i)?, n, "rtt_p99_us")?)
+        });
+        series("cpu_s_per_mpkt", &|_, r| {
+            Self::at(r, load?, "cpu_s_per_mpkt")
+        });
+        series("other_cpu_util_at_load", &|_, r| {
+            Self::at(r, load?, "other_cpu_util")
+        });
+        for key in [
+            "throughput_compressed_mb_per_s",
+            "throughput_plain_mb_per_s",
+        ] {
+            series(key, &|_, r| r.metrics.get(key).copied().flatten());
+        }
+        Value::Object(out)
+    }
+
+    /// The whole report as JSON.
+    pub fn to_json(&self) -> Value {
+        let mut scenarios = Map::new();
+        let meridian_keys: Vec<String> = self.summary(Kind::Meridian).0.into_keys().collect();
+        for kind in Kind::ALL {
+            let mut s = Map::new();
+            match kind.available(self.features) {
+                Ok(()) if !self.runs_of(kind).is_empty() => {
+                    let (top, players) = self.summary(kind);
+                    s.insert("available".into(), json!(true));
+                    s.insert("reason".into(), Value::Null);
+                    for (k, v) in top {
+                        s.insert(k, num(v));
+                    }
+                    let mut per = Map::new();
+                    for (n, m) in players {
+                        per.insert(n.to_string(), metrics_json(&m));
+                    }
+                    s.insert("players".into(), Value::Object(per));
+                    s.insert("per_run".into(), self.per_run(kind));
+                }
+                result => {
+                    let reason = result.err().unwrap_or("not run");
+                    s.insert("available".into(), json!(false));
+                    s.insert("reason".into(), json!(reason));
+                    for k in &meridian_keys {
+                        s.insert(k.clone(), Value::Null);
+                    }
+                    s.insert("players".into(), json!({}));
+                }
+            }
+            scenarios.insert(kind.name().into(), Value::Object(s));
+        }
+        let ratios = self.ratios();
+        let mut targets = Map::new();
+        for (key, op, limit) in TARGETS {
+            let value = ratios.get(key).copied().flatten();
+            let mut t = Map::new();
+            t.insert("target".into(), json!(format!("{op} {limit}")));
+            t.insert("value".into(), num(value));
+            t.insert(
+                "met".into(),
+                value.map_or(Value::Null, |v| json!(meets(op, v, limit))),
+            );
+            if value.is_none() {
+                t.insert(
+                    "reason".into(),
+                    json!(self.pending(key).unwrap_or("not measured in this run")),
+                );
+            }
+            targets.insert(key.into(), Value::Object(t));
+        }
+        json!({
+            "bench": "meridian-bench",
+            "quick": self.quick,
+            "machine": {
+                "nproc": self.machine.nproc,
+                "cpu_model": self.machine.cpu_model,
+                "kernel": self.machine.kernel,
+                "loadavg_before": self.loadavg[0],
+                "loadavg_after": self.loadavg[1],
+            },
+            "pinning": self.pinning,
+            "runs": self.runs,
+            "players": self.players,
+            "method": self.method,
+            "scenarios": scenarios,
+            "ratios": metrics_json(&ratios),
+            "targets": targets,
+        })
+    }
+
+    /// Markdown tables.
+    pub fn to_table(&self) -> String {
+        let mut out = String::new();
+        let kinds: Vec<Kind> = Kind::ALL.to_vec();
+        let summaries: Vec<Option<(Metrics, BTreeMap<usize, Metrics>)>> = kinds
+            .iter()
+            .map(|&k| {
+                (k.available(self.features).is_ok() && !self.runs_of(k).is_empty())
+                    .then(|| self.summary(k))
+            })
+            .collect();
+        let header = |out: &mut String, first: &str| {
+            out.push_str(&format!("| {first} |"));
+            for k in &kinds {
+                out.push_str(&format!(" {} |", k.name()));
+            }
+            out.push_str("\n|---|");
+            for _ in &kinds {
+                out.push_str("---:|");
+            }
+            out.push('\n');
+        };
+        let cell = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{}", round(v)));
+        out.push_str(&format!(
+            "### Scenarios (median of {} run{})\n\n",
+            self.runs,
+            if self.runs == 1 { "" } else { "s" }
+        ));
+        header(&mut out, "figure");
+        let rows: [(&str, &str); 19] = [
+            ("login_ms_p50", "login ms p50 (reference backend)"),
+            ("login_ms_p99", "login ms p99"),
+            ("latency_players", "latency measured at N players"),
+            ("rtt_p50_us", "ping RTT µs p50"),
+            ("rtt_p99_us", "ping RTT µs p99"),
+            ("added_rtt_p50_us", "added RTT µs p50 (vs direct)"),
+            ("added_rtt_p99_us", "added RTT µs p99 (vs direct)"),
+            (
+                "stall_max_ms_single_200hz",
+                "longest pong gap ms, 1 player @200 Hz",
+            ),
+            (
+                "throughput_compressed_mb_per_s",
+                "throughput MB/s, compressed",
+            ),
+            (
+                "throughput_compressed_pkt_per_s",
+                "throughput pkt/s, compressed",
+            ),
+            ("throughput_plain_mb_per_s", "throughput MB/s, uncompressed"),
+            (
+                "throughput_plain_pkt_per_s",
+                "throughput pkt/s, uncompressed",
+            ),
+            (
+                "throughput_compressed_target_cpu_util",
+                "target CPU during compressed flood",
+            ),
+            (
+                "throughput_compressed_generator_cpu_util",
+                "generator CPU during compressed flood",
+            ),
+            ("load_players", "CPU compared at N players"),
+            ("cpu_s_per_mpkt", "CPU s per million forwarded packets"),
+            ("rss_baseline_kib", "RSS at start, KiB"),
+            ("mem_idle_kib_per_player", "RSS KiB per idle player (max N)"),
+            ("players_max_held", "most players held"),
+        ];
+        for (key, label) in rows {
+            out.push_str(&format!("| {label} |"));
+            for s in &summaries {
+                let v = s.as_ref().and_then(|(m, _)| m.get(key).copied().flatten());
+                out.push_str(&format!(" {} |", cell(v)));
+            }
+            out.push('\n');
+        }
+        let per_rows: [(&str, &str); 16] = [
+            ("joined", "players joined"),
+            ("rtt_p50_us", "ping RTT µs p50"),
+            ("rtt_p99_us", "ping RTT µs p99"),
+            ("rtt_max_us", "ping RTT µs max"),
+            ("stall_max_ms", "longest pong gap ms"),
+            ("pong_ratio", "pongs / pings due"),
+            ("clientbound_pkt_per_s", "clientbound pkt/s"),
+            ("clientbound_mb_per_s", "clientbound MB/s"),
+            ("serverbound_pkt_per_s", "serverbound pkt/s"),
+            ("target_cpu_util", "target CPU (1 = one core)"),
+            ("cpu_s_per_mpkt", "CPU s per million packets"),
+            ("mem_idle_kib_per_player", "RSS KiB per idle player"),
+            ("generator_cpu_util", "generator CPU"),
+            ("ping_send_lag_p99_us", "ping send lag µs p99 (generator)"),
+            ("other_cpu_util", "other processes' CPU (noise)"),
+            ("noisy_windows", "windows re-measured for noise"),
+        ];
+        for &n in &self.players {
+            out.push_str(&format!(
+                "\n### {n} player{}, steady traffic\n\n",
+                if n == 1 { "" } else { "s" }
+            ));
+            header(&mut out, "figure");
+            for (key, label) in per_rows {
+                out.push_str(&format!("| {label} |"));
+                for s in &summaries {
+                    let v = s
+                        .as_ref()
+                        .and_then(|(_, p)| p.get(&n)?.get(key).copied().flatten());
+                    out.push_str(&format!(" {} |", cell(v)));
+                }
+                out.push('\n');
+            }
+        }
+        out.push_str("\n### Targets\n\n| figure | value | target | met |\n|---|---:|---:|---|\n");
+        let ratios = self.ratios();
+        for (key, op, limit) in TARGETS {
+            let value = ratios.get(key).copied().flatten();
+            let met = match value {
+                Some(v) if meets(op, v, limit) => "yes".to_owned(),
+                Some(_) => "**no**".to_owned(),
+                None => format!("pending: {}", self.pending(key).unwrap_or("not measured")),
+            };
+            out.push_str(&format!(
+                "| {key} | {} | {op} {limit} | {met} |\n",
+                cell(value)
+            ));
+        }
+        for key in [
+            "latency_p50_vs_relay",
+            "throughput_compressed_vs_relay",
+            "throughput_plain_vs_relay",
+        ] {
+            let value = ratios.get(key).copied().flatten();
+            out.push_str(&format!("| {key} | {} | | (detail) |\n", cell(value)));
+        }
+        for kind in kinds {
+            if let Err(reason) = kind.available(self.features) {
+                out.push_str(&format!("\n`{}`: not measured: {reason}\n", kind.name()));
+            }
+        }
+        out
+    }
+}
+
+fn num(v: Option<f64>) -> Value {
+    match v {
+        Some(v) if v.is_finite() => json!(round(v)),
+        _ => Value::Null,
+    }
+}
+
+fn metrics_json(m: &Metrics) -> Value {
+    Value::Object(m.iter().map(|(k, v)| (k.clone(), num(*v))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(rtt99: f64, cpu: f64, tput: f64) -> ScenarioRun {
+        let mut r = ScenarioRun::default();
+        r.metrics
+            .insert("throughput_compressed_mb_per_s".into(), Some(tput));
+        r.metrics
+            .insert("throughput_plain_mb_per_s".into(), Some(tput * 2.0));
+        r.metrics.insert("login_ms_p50".into(), Some(3.0));
+        let mut m = Metrics::new();
+        m.insert("rtt_p50_us".into(), Some(rtt99 / 2.0));
+        m.insert("rtt_p99_us".into(), Some(rtt99));
+        m.insert("cpu_s_per_mpkt".into(), Some(cpu));
+        m.insert("mem_idle_kib_per_player".into(), Some(40.0));
+        m.insert("held".into(), Some(1.0));
+        r.players.insert(10, m);
+        r
+    }
+
+    fn results() -> Results {
+        let mut scenarios = BTreeMap::new();
+        scenarios.insert(Kind::Direct, vec![run(100.0, 0.0, 500.0); 3]);
+        scenarios.insert(Kind::Relay, vec![run(120.0, 2.0, 400.0); 3]);
+        scenarios.insert(
+            Kind::Meridian,
+            vec![
+                run(130.0, 3.0, 300.0),
+                run(150.0, 3.0, 300.0),
+                run(200.0, 3.0, 300.0),
+            ],
+        );
+        Results {
+            quick: true,
+            runs: 3,
+            players: vec![10],
+            machine: Machine {
+                nproc: 2,
+                cpu_model: "test".into(),
+                kernel: "test".into(),
+            },
+            pinning: "test".into(),
+            features: Features::default(),
+            method: json!({}),
+            loadavg: [String::new(), String::new()],
+            scenarios,
+        }
+    }
+
+    #[test]
+    fn ratios_against_the_relay() {
+        let r = results().ratios();
+        // Added p99: meridian median of 30, 50, 100 = 50; relay 20.
+        assert_eq!(r["latency_p99_vs_relay"], Some(2.5));
+        assert_eq!(r["throughput_vs_relay"], Some(0.75));
+        assert_eq!(r["cpu_per_packet_vs_relay"], Some(1.5));
+        assert_eq!(r["mem_idle_kib_per_player"], Some(40.0));
+        assert_eq!(r["mem_dummy_kib_per_player"], None);
+        assert_eq!(r["swap_p99_ms"], None);
+    }
+
+    #[test]
+    fn json_has_the_agreed_shape() {
+        let v = results().to_json();
+        assert!(v["pinning"].is_string());
+        assert_eq!(v["runs"], json!(3));
+        for name in ["direct", "relay", "meridian", "meridian-2"] {
+            assert!(v["scenarios"][name].is_object(), "{name}");
+            assert!(v["scenarios"][name]["available"].is_boolean(), "{name}");
+        }
+        assert_eq!(v["scenarios"]["meridian-2"]["available"], json!(false));
+        assert!(v["scenarios"]["meridian-2"]["reason"].is_string());
+        assert!(v["scenarios"]["meridian-2"]["rtt_p99_us"].is_null());
+        assert_eq!(v["scenarios"]["meridian"]["added_rtt_p99_us"], json!(50.0));
+        for key in RATIO_KEYS {
+            assert!(v["ratios"].get(key).is_some(), "{key}");
+        }
+        assert!(v["ratios"]["swap_p99_ms"].is_null());
+        assert_eq!(v["targets"]["throughput_vs_relay"]["met"], json!(false));
+        assert_eq!(v["targets"]["mem_idle_kib_per_player"]["met"], json!(true));
+        assert!(v["targets"]["swap_p99_ms"]["reason"].is_string());
+        // One line of JSON, as the last line of the output must be.
+        assert!(!serde_json::to_string(&v).unwrap().contains('\n'));
+        let table = results().to_table();
+        assert!(table.contains("| throughput_vs_relay | 0.75 | >= 0.8 | **no** |"));
+    }
+}

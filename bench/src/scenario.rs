@@ -1,0 +1,961 @@
+//! The scenarios and their phases.
+//!
+//! Every scenario runs the same phases against a different path from the clients to the
+//! backends:
+//! - `direct`: straight to the backend (the client signs the forwarding data itself);
+//! - `relay`: through `meridian-bench relay` (tokio `copy_bidirectional`), its own process;
+//! - `meridian`: through `meridian run --config …` with one backend;
+//! - `meridian-2`: as `meridian` with a second backend whose zone is in view of every player, so
+//!   the proxy holds a dummy link per player (pending the feature; see [`Features`]).
+//!
+//! Phases of one scenario in one run:
+//! 1. **login**: sequential logins through the path to the reference backend, timed from connect
+//!    to the play `login` packet.
+//! 2. **players**: the fleet grows to each N; at each N, idle (memory), then steady open-loop
+//!    traffic: a warm-up, then a measured window (latency, packet rates, CPU).
+//! 3. **throughput**: a few clients receive chunk frames as fast as the path carries them, once
+//!    with compression (threshold 256 on both sides: the proxy passes frames through) and once
+//!    without.
+
+use std::{
+    collections::BTreeMap,
+    fs::File,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::{Child, Stdio},
+    sync::atomic::Ordering,
+    time::Duration,
+};
+
+use meridian_examples::{BackendConfig, ReferenceBackend};
+use tokio::{net::TcpListener, time::Instant};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    client::{self, Fleet},
+    pin::{self, Pinning},
+    proc_stats::{self, ProcSample},
+    source::{Mode, Source},
+    stats::{Metrics, max_stall_ns, percentile},
+};
+
+/// The compression threshold of the compressed runs (vanilla's and the proxy's default).
+pub const THRESHOLD: u32 = 256;
+
+/// Proxy features the bench depends on. Flip a field (or pass the matching flag) when the
+/// proxy gains the feature; nothing else needs to change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Features {
+    /// The proxy opens a dummy link to the owner of every other zone in a player's view.
+    pub dummy_links: bool,
+}
+
+/// Why `meridian-2` is not measured while dummy links are missing.
+pub const PENDING_DUMMY: &str = "dummy links are not implemented in the proxy yet; \
+     run with --dummy-links once they are (the scenario config is ready: two backends, players \
+     in view of the zone border)";
+/// Why swap latency is not measured.
+pub const PENDING_SWAP: &str = "the primary-link swap is not implemented in the proxy yet; \
+     when it lands, one client walks across the zone border of meridian-2 with the 200 Hz ping \
+     stream already measured at 1 player (swap = RTT of pings in flight during the crossing, \
+     stall = longest pong gap)";
+
+/// The scenarios, in the order of the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    Direct,
+    Relay,
+    Meridian,
+    Meridian2,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 4] = [Kind::Direct, Kind::Relay, Kind::Meridian, Kind::Meridian2];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Direct => "direct",
+            Kind::Relay => "relay",
+            Kind::Meridian => "meridian",
+            Kind::Meridian2 => "meridian-2",
+        }
+    }
+
+    /// Whether the scenario can run, or why not.
+    pub fn available(self, features: Features) -> Result<(), &'static str> {
+        match self {
+            Kind::Meridian2 if !features.dummy_links => Err(PENDING_DUMMY),
+            _ => Ok(()),
+        }
+    }
+
+    fn tag(self) -> char {
+        match self {
+            Kind::Direct => 'd',
+            Kind::Relay => 'r',
+            Kind::Meridian => 'm',
+            Kind::Meridian2 => 'n',
+        }
+    }
+}
+
+/// How the bench runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub quick: bool,
+    pub runs: usize,
+    /// Fleet sizes, ascending.
+    pub players: Vec<usize>,
+    pub warmup: Duration,
+    pub measure: Duration,
+    /// Sequential logins timed per scenario.
+    pub logins: usize,
+    /// Clients in the throughput phase.
+    pub flood_players: usize,
+    pub flood_measure: Duration,
+    /// Extra attempts at a window that other processes disturbed.
+    pub noisy_retries: u32,
+    /// Average chunk columns per second per player in steady traffic.
+    pub chunks_per_sec: f64,
+    pub features: Features,
+    pub meridian: PathBuf,
+    pub bench_exe: PathBuf,
+    pub taskset: PathBuf,
+    pub pinning: Pinning,
+    pub work_dir: PathBuf,
+}
+
+impl Options {
+    /// The interval between one client's pings at fleet size `n`: 200 Hz for a single player (the
+    /// stream the swap metric uses), about 1,000 pings/s in total for larger fleets.
+    pub fn ping_period(n: usize) -> Duration {
+        Duration::from_millis((n as u64).max(5))
+    }
+
+    /// How long a spawned process may live before it stops by itself.
+    fn process_lifetime(&self) -> Duration {
+        if self.quick {
+            Duration::from_secs(300)
+        } else {
+            Duration::from_secs(3600)
+        }
+    }
+}
+
+/// The figures of one scenario in one run.
+#[derive(Debug, Clone, Default)]
+pub struct ScenarioRun {
+    pub metrics: Metrics,
+    /// Per fleet size.
+    pub players: BTreeMap<usize, Metrics>,
+}
+
+/// The backends, shared by every scenario and run; all in this process (the generator CPU).
+#[derive(Debug)]
+pub struct Env {
+    pub secret: String,
+    pub reference: SocketAddr,
+    pub compressed: Source,
+    pub plain: Source,
+    /// The second backend of `meridian-2`.
+    pub second: Source,
+    pub shutdown: CancellationToken,
+}
+
+impl Env {
+    pub async fn start() -> Result<Self, String> {
+        let shutdown = CancellationToken::new();
+        let secret = format!("bench-{:016x}", rand_seed());
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| format!("bind: {e}"))?;
+        let reference = listener.local_addr().map_err(|e| e.to_string())?;
+        let mut config = BackendConfig::new("reference", secret.as_str());
+        config.compression_threshold = Some(THRESHOLD);
+        let backend = ReferenceBackend::new(config);
+        let token = shutdown.child_token();
+        tokio::spawn(async move {
+            if let Err(e) = backend.run(listener, token).await {
+                eprintln!("reference backend stopped: {e}");
+            }
+        });
+        let io = |e: std::io::Error| e.to_string();
+        let compressed = Source::start(secret.as_bytes(), Some(THRESHOLD), shutdown.child_token())
+            .await
+            .map_err(io)?;
+        let plain = Source::start(secret.as_bytes(), None, shutdown.child_token())
+            .await
+            .map_err(io)?;
+        let second = Source::start(secret.as_bytes(), Some(THRESHOLD), shutdown.child_token())
+            .await
+            .map_err(io)?;
+        Ok(Self {
+            secret,
+            reference,
+            compressed,
+            plain,
+            second,
+            shutdown,
+        })
+    }
+}
+
+fn rand_seed() -> u64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    t ^ u64::from(std::process::id()).rotate_left(32)
+}
+
+/// A backend as the proxy config names it.
+#[derive(Debug, Clone)]
+pub struct BackendRef {
+    pub id: &'static str,
+    pub addr: SocketAddr,
+}
+
+/// The proxy's config for a scenario: loopback only, limits raised for a thousand players,
+/// and for two backends a zone border at block x = 0 next to which every player walks.
+pub fn proxy_config(
+    bind: SocketAddr,
+    backends: &[BackendRef],
+    threshold: Option<u32>,
+    secret: &str,
+) -> String {
+    let mut toml = format!(
+        "# Generated by meridian-bench.\n\
+         bind = \"{bind}\"\n\
+         compression_threshold = {}\n\
+         default_server = \"{}\"\n\n",
+        threshold.map_or(-1, i64::from),
+        backends[0].id
+    );
+    for b in backends {
+        toml.push_str(&format!(
+            "[[servers]]\nid = \"{}\"\naddress = \"{}\"\n\n",
+            b.id, b.addr
+        ));
+    }
+    toml.push_str(&format!(
+        "[forwarding]\nsecret = \"{secret}\"\n\n\
+         [limits]\nmax_connections = 8192\nlogin_timeout_ms = 60000\n\
+         backend_login_timeout_ms = 30000\nread_timeout_ms = 120000\n"
+    ));
+    if backends.len() > 1 {
+        // Players walk along x = -8.5 (chunk -1): in view of chunk 0 and beyond.
+        toml.push_str(&format!(
+            "\n[[zones.map]]\nid = \"west\"\nowner = \"{}\"\nmax_chunk_x = 0\n\n\
+             [[zones.map]]\nid = \"east\"\nowner = \"{}\"\nmin_chunk_x = 0\n",
+            backends[0].id, backends[1].id
+        ));
+    }
+    toml
+}
+
+/// A process under test, pinned to the target CPU and wrapped in `timeout` so that it stops by
+/// itself even if the bench dies.
+#[derive(Debug)]
+struct Spawned {
+    label: String,
+    wrapper: Child,
+    /// The process itself (the child of `timeout`): what is measured.
+    pid: u32,
+    log: PathBuf,
+    stopped: bool,
+}
+
+impl Spawned {
+    async fn start(
+        opts: &Options,
+        label: &str,
+        program: &Path,
+        args: &[String],
+    ) -> Result<Self, String> {
+        let log = opts.work_dir.join(format!("{label}.log"));
+        let out = File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+        let err = out.try_clone().map_err(|e| e.to_string())?;
+        let mut command = pin::on_cpu(&opts.taskset, opts.pinning.target, Path::new("timeout"));
+        command
+            .arg("--kill-after=5")
+            .arg(format!("{}s", opts.process_lifetime().as_secs()))
+            .arg(program)
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err);
+        let wrapper = command
+            .spawn()
+            .map_err(|e| format!("cannot start {label}: {e}"))?;
+        let mut spawned = Self {
+            label: label.to_owned(),
+            pid: 0,
+            wrapper,
+            log,
+            stopped: false,
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Some(&pid) = proc_stats::children(spawned.wrapper.id()).first() {
+                spawned.pid = pid;
+                return Ok(spawned);
+            }
+            if let Ok(Some(status)) = spawned.wrapper.try_wait() {
+                return Err(format!(
+                    "{label} exited at once ({status}): {}",
+                    spawned.log_tail()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Err(format!("{label} did not start"))
+    }
+
+    fn sample(&self) -> Option<ProcSample> {
+        proc_stats::sample(&self.pid.to_string()).ok()
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(8)..].join(" | ")
+    }
+
+    /// Waits until `addr` accepts connections.
+    async fn ready(&mut self, addr: SocketAddr) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                return Ok(());
+            }
+            if let Ok(Some(status)) = self.wrapper.try_wait() {
+                return Err(format!(
+                    "{} exited ({status}): {}",
+                    self.label,
+                    self.log_tail()
+                ));
+            }
+            if Instant::now() > deadline {
+                return Err(format!("{} never listened on {addr}", self.label));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// SIGTERM (forwarded by `timeout`), a grace period, then SIGKILL.
+    async fn stop(mut self) {
+        signal("TERM", self.wrapper.id());
+        let deadline = Instant::now() + Duration::from_secs(8);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.wrapper.try_wait() {
+                self.stopped = true;
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        eprintln!("{} ignored SIGTERM; killing it", self.label);
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if !self.stopped {
+            if self.pid != 0 {
+                signal("KILL", self.pid);
+            }
+            let _ = self.wrapper.kill();
+            let _ = self.wrapper.wait();
+        }
+    }
+}
+
+fn signal(name: &str, pid: u32) {
+    let _ = std::process::Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// What the clients connect to.
+#[derive(Debug)]
+struct Target {
+    addr: SocketAddr,
+    process: Option<Spawned>,
+}
+
+impl Target {
+    fn sample(&self) -> Option<ProcSample> {
+        self.process.as_ref().and_then(Spawned::sample)
+    }
+
+    async fn stop(self) {
+        if let Some(p) = self.process {
+            p.stop().await;
+        }
+    }
+}
+
+/// A free loopback port (bound and released; the process under test binds it next).
+async fn free_port() -> Result<SocketAddr, String> {
+    let l = TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    l.local_addr().map_err(|e| e.to_string())
+}
+
+async fn target(
+    opts: &Options,
+    env: &Env,
+    kind: Kind,
+    label: &str,
+    backends: &[BackendRef],
+    threshold: Option<u32>,
+) -> Result<Target, String> {
+    let direct = backends[0].addr;
+    let (program, args, addr) = match kind {
+        Kind::Direct => {
+            return Ok(Target {
+                addr: direct,
+                process: None,
+            });
+        }
+        Kind::Relay => {
+            let addr = free_port().await?;
+            let args = vec![
+                "relay".to_owned(),
+                "--listen".to_owned(),
+                addr.to_string(),
+                "--to".to_owned(),
+                direct.to_string(),
+                "--max-seconds".to_owned(),
+                opts.process_lifetime().as_secs().to_string(),
+            ];
+            (opts.bench_exe.clone(), args, addr)
+        }
+        Kind::Meridian | Kind::Meridian2 => {
+            let addr = free_port().await?;
+            let path = opts.work_dir.join(format!("{label}.toml"));
+            let config = proxy_config(addr, backends, threshold, &env.secret);
+            std::fs::write(&path, config).map_err(|e| format!("{}: {e}", path.display()))?;
+            let args = vec![
+                "run".to_owned(),
+                "--config".to_owned(),
+                path.display().to_string(),
+            ];
+            (opts.meridian.clone(), args, addr)
+        }
+    };
+    let mut process = Spawned::start(opts, label, &program, &args).await?;
+    process.ready(addr).await?;
+    // Let the start-up settle before the baseline is sampled.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    Ok(Target {
+        addr,
+        process: Some(process),
+    })
+}
+
+fn put(m: &mut Metrics, key: &str, value: Option<f64>) {
+    m.insert(key.to_owned(), value);
+}
+
+/// Runs one scenario once.
+pub async fn run(opts: &Options, env: &Env, kind: Kind, run: usize) -> Result<ScenarioRun, String> {
+    let mut out = ScenarioRun::default();
+    let tag = format!("{}{}", kind.tag(), run);
+    let main_backends: Vec<BackendRef> = match kind {
+        Kind::Meridian2 => vec![
+            BackendRef {
+                id: "west",
+                addr: env.compressed.addr,
+            },
+            BackendRef {
+                id: "east",
+                addr: env.second.addr,
+            },
+        ],
+        _ => vec![BackendRef {
+            id: "west",
+            addr: env.compressed.addr,
+        }],
+    };
+
+    // 1. Login time, against the reference backend (full configuration: registries, tags).
+    eprintln!("  [{}] login x{}", kind.name(), opts.logins);
+    let reference = [BackendRef {
+        id: "reference",
+        addr: env.reference,
+    }];
+    let t = target(
+        opts,
+        env,
+        kind,
+        &format!("{tag}-login"),
+        &reference,
+        Some(THRESHOLD),
+    )
+    .await?;
+    let mut times = Vec::new();
+    let mut failures = 0;
+    for i in 0..opts.logins {
+        let name = format!("l{tag}x{i:03}");
+        match client::join(
+            t.addr,
+            &name,
+            env.secret.as_bytes(),
+            Duration::from_secs(20),
+        )
+        .await
+        {
+            Ok(joined) => times.push(joined.login_time.as_nanos() as u64),
+            Err(e) => {
+                failures += 1;
+                eprintln!("    login failed: {e}");
+            }
+        }
+        // Let the backend see the disconnect before the next login.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    times.sort_unstable();
+    let to_ms = |v: Option<u64>| v.map(|ns| ns as f64 / 1e6);
+    put(
+        &mut out.metrics,
+        "login_ms_p50",
+        to_ms(percentile(&times, 0.5)),
+    );
+    put(
+        &mut out.metrics,
+        "login_ms_p99",
+        to_ms(percentile(&times, 0.99)),
+    );
+    put(&mut out.metrics, "login_failures", Some(failures as f64));
+    t.stop().await;
+
+    // 2. Players: idle memory, then steady traffic, at each fleet size.
+    let t = target(
+        opts,
+        env,
+        kind,
+        &format!("{tag}-main"),
+        &main_backends,
+        Some(THRESHOLD),
+    )
+    .await?;
+    let baseline = t.sample();
+    put(
+        &mut out.metrics,
+        "rss_baseline_kib",
+        baseline.map(|b| b.rss_kib as f64),
+    );
+    let sources: Vec<&Source> = match kind {
+        Kind::Meridian2 => vec![&env.compressed, &env.second],
+        _ => vec![&env.compressed],
+    };
+    for s in &sources {
+        s.control.set_chunks_per_sec(opts.chunks_per_sec);
+        s.control.set_mode(Mode::Idle);
+    }
+    let mut fleet = Fleet::new();
+    for &n in &opts.players {
+        eprintln!("  [{}] {n} players", kind.name());
+        let joined_before = fleet.len();
+        let started = Instant::now();
+        fleet
+            .grow_to(n, t.addr, env.secret.as_bytes(), &format!("p{tag}x"), 32)
+            .await;
+        let m = out.players.entry(n).or_default();
+        put(m, "joined", Some(fleet.len() as f64));
+        put(
+            m,
+            "join_seconds",
+            Some(started.elapsed().as_secs_f64()).filter(|_| fleet.len() > joined_before),
+        );
+        // Idle: connected, nothing flowing.
+        fleet.set_active(false);
+        tokio::time::sleep(Duration::from_millis(if opts.quick { 300 } else { 700 })).await;
+        let idle = t.sample();
+        put(m, "rss_idle_kib", idle.map(|s| s.rss_kib as f64));
+        put(
+            m,
+            "mem_idle_kib_per_player",
+            match (idle, baseline) {
+                (Some(i), Some(b)) if !fleet.is_empty() => {
+                    Some((i.rss_kib as f64 - b.rss_kib as f64) / fleet.len() as f64)
+                }
+                _ => None,
+            },
+        );
+        steady(opts, &t, &fleet, &sources, n, m).await;
+    }
+    if let Some(failure) = fleet.join_failures.first() {
+        eprintln!(
+            "    {} joins failed, e.g.: {failure}",
+            fleet.join_failures.len()
+        );
+    }
+    fleet.shutdown().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // 3. Throughput, compressed (same process), then plain (a proxy without compression).
+    eprintln!("  [{}] throughput (compressed)", kind.name());
+    flood(
+        opts,
+        env,
+        &t,
+        &sources,
+        "compressed",
+        &tag,
+        &mut out.metrics,
+    )
+    .await;
+    t.stop().await;
+    let plain = [BackendRef {
+        id: "west",
+        addr: env.plain.addr,
+    }];
+    let t = target(opts, env, kind, &format!("{tag}-plain"), &plain, None).await?;
+    eprintln!("  [{}] throughput (uncompressed)", kind.name());
+    flood(
+        opts,
+        env,
+        &t,
+        &[&env.plain],
+        "plain",
+        &tag,
+        &mut out.metrics,
+    )
+    .await;
+    t.stop().await;
+    Ok(out)
+}
+
+/// Steady open-loop traffic at the current fleet size: warm-up, measured window, grace.
+async fn steady(
+    opts: &Options,
+    t: &Target,
+    fleet: &Fleet,
+    sources: &[&Source],
+    n: usize,
+    m: &mut Metrics,
+) {
+    fleet.set_ping_period(Options::ping_period(n));
+    for s in sources {
+        s.control.set_mode(Mode::Steady);
+    }
+    fleet.set_active(true);
+    tokio::time::sleep(opts.warmup).await;
+    let best = quietest(opts, || steady_window(opts, t, fleet, sources, n)).await;
+    fleet.set_active(false);
+    for s in sources {
+        s.control.set_mode(Mode::Idle);
+    }
+    m.extend(best);
+}
+
+/// Other processes' CPU (in cores) above which a window is measured again.
+const NOISY: f64 = 0.2;
+
+/// Measures a window up to `1 + opts.noisy_retries` times while other processes disturb it,
+/// and keeps the quietest: CPU per packet, latency and throughput all shift when another
+/// process competes for a CPU (a preempted proxy batches more and pays less per packet).
+async fn quietest<F: Future<Output = Metrics>>(
+    opts: &Options,
+    mut window: impl FnMut() -> F,
+) -> Metrics {
+    let other = |m: &Metrics| {
+        m.iter()
+            .find(|(k, _)| k.ends_with("other_cpu_util"))
+            .and_then(|(_, v)| *v)
+            .unwrap_or(0.0)
+    };
+    let mut best: Option<Metrics> = None;
+    let mut noisy = 0;
+    for attempt in 0..=opts.noisy_retries {
+        let m = window().await;
+        let load = other(&m);
+        if best.as_ref().is_none_or(|b| load < other(b)) {
+            best = Some(m);
+        }
+        if load <= NOISY {
+            break;
+        }
+        noisy += 1;
+        if attempt < opts.noisy_retries {
+            eprintln!("    noisy window (other processes used {load:.2} cores); measuring again");
+        }
+    }
+    let mut best = best.unwrap_or_default();
+    let key = best
+        .keys()
+        .find(|k| k.ends_with("other_cpu_util"))
+        .map(|k| k.replace("other_cpu_util", "noisy_windows"))
+        .unwrap_or_else(|| "noisy_windows".into());
+    best.insert(key, Some(f64::from(noisy)));
+    best
+}
+
+/// One measured window of steady traffic (the traffic is already flowing).
+async fn steady_window(
+    opts: &Options,
+    t: &Target,
+    fleet: &Fleet,
+    sources: &[&Source],
+    n: usize,
+) -> Metrics {
+    let mut out = Metrics::new();
+    let m = &mut out;
+    let lost_before = fleet.lost();
+    let c0 = fleet.counters();
+    let up0: u64 = sources
+        .iter()
+        .map(|s| s.control.received_packets.load(Ordering::Relaxed))
+        .sum();
+    let p0 = t.sample();
+    let g0 = proc_stats::sample("self").ok();
+    let busy0 = proc_stats::machine_busy_secs();
+    let w0 = fleet.now_ns();
+    let clock = Instant::now();
+    fleet.clear_samples();
+    tokio::time::sleep(opts.measure).await;
+    let dt = clock.elapsed().as_secs_f64();
+    let w1 = fleet.now_ns();
+    let c1 = fleet.counters();
+    let up1: u64 = sources
+        .iter()
+        .map(|s| s.control.received_packets.load(Ordering::Relaxed))
+        .sum();
+    let p1 = t.sample();
+    let g1 = proc_stats::sample("self").ok();
+    let busy1 = proc_stats::machine_busy_secs();
+    // Pongs of pings sent at the end of the window are still on their way.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let samples: Vec<client::Sample> = fleet
+        .take_samples()
+        .into_iter()
+        .filter(|s| (w0..w1).contains(&s.sent_ns))
+        .collect();
+
+    let c = c1.since(&c0);
+    let up = up1 - up0;
+    let mut rtts: Vec<u64> = samples.iter().map(|s| s.rtt_ns).collect();
+    rtts.sort_unstable();
+    let us = |v: Option<u64>| v.map(|ns| ns as f64 / 1e3);
+    let mut lags = fleet.take_send_lags();
+    lags.sort_unstable();
+    put(m, "ping_send_lag_p99_us", us(percentile(&lags, 0.99)));
+    put(m, "rtt_p50_us", us(percentile(&rtts, 0.5)));
+    put(m, "rtt_p99_us", us(percentile(&rtts, 0.99)));
+    put(m, "rtt_p999_us", us(percentile(&rtts, 0.999)));
+    put(m, "rtt_max_us", us(rtts.last().copied()));
+    put(m, "rtt_samples", Some(rtts.len() as f64));
+    put(
+        m,
+        "stall_max_ms",
+        max_stall_ns(&samples).map(|ns| ns as f64 / 1e6),
+    );
+    // Pings due in the window (expected) against pongs that came back for them.
+    let expected = n as f64 * (w1 - w0) as f64 / Options::ping_period(n).as_nanos() as f64;
+    put(
+        m,
+        "pong_ratio",
+        Some((rtts.len() as f64 / expected).min(1.0)),
+    );
+    put(m, "clientbound_pkt_per_s", Some(c.recv_packets as f64 / dt));
+    put(
+        m,
+        "clientbound_mb_per_s",
+        Some(c.recv_bytes as f64 / dt / 1e6),
+    );
+    put(m, "serverbound_pkt_per_s", Some(up as f64 / dt));
+    let forwarded = (c.recv_packets + up) as f64;
+    match (p0, p1) {
+        (Some(a), Some(b)) => {
+            let cpu = b.cpu_secs - a.cpu_secs;
+            put(m, "target_cpu_util", Some(cpu / dt));
+            put(
+                m,
+                "cpu_s_per_mpkt",
+                (forwarded > 0.0).then(|| cpu / forwarded * 1e6),
+            );
+            put(m, "rss_steady_kib", Some(b.rss_kib as f64));
+        }
+        _ => {
+            put(m, "target_cpu_util", None);
+            put(m, "cpu_s_per_mpkt", None);
+            put(m, "rss_steady_kib", None);
+        }
+    }
+    put(
+        m,
+        "generator_cpu_util",
+        g0.zip(g1).map(|(a, b)| (b.cpu_secs - a.cpu_secs) / dt),
+    );
+    put(
+        m,
+        "other_cpu_util",
+        other_load(busy0.zip(busy1), g0.zip(g1), p0.zip(p1), dt),
+    );
+    let lost = fleet.lost() - lost_before;
+    put(m, "clients_lost", Some(lost as f64));
+    // Held: everyone joined and stayed, the pings came back, and the generator kept up (a
+    // saturated generator no longer offers the load). Latency is reported, not judged, here.
+    let ratio = m.get("pong_ratio").copied().flatten().unwrap_or(0.0);
+    let generator = m
+        .get("generator_cpu_util")
+        .copied()
+        .flatten()
+        .unwrap_or(0.0);
+    let held = fleet.len() == n && lost == 0 && ratio >= 0.99 && generator < 0.9;
+    put(m, "held", Some(if held { 1.0 } else { 0.0 }));
+    out
+}
+
+/// CPU used by everything but the generator and the process under test (other builds, the
+/// kernel's own threads) over a window, in cores: the noise the figures were taken in.
+fn other_load(
+    machine: Option<(f64, f64)>,
+    generator: Option<(ProcSample, ProcSample)>,
+    target: Option<(ProcSample, ProcSample)>,
+    dt: f64,
+) -> Option<f64> {
+    let (m0, m1) = machine?;
+    let g = generator.map_or(0.0, |(a, b)| b.cpu_secs - a.cpu_secs);
+    let t = target.map_or(0.0, |(a, b)| b.cpu_secs - a.cpu_secs);
+    Some(((m1 - m0) - g - t).max(0.0) / dt)
+}
+
+/// Clients that only read, sources that write chunk frames as fast as TCP takes them.
+async fn flood(
+    opts: &Options,
+    env: &Env,
+    t: &Target,
+    sources: &[&Source],
+    label: &str,
+    tag: &str,
+    m: &mut Metrics,
+) {
+    let mut fleet = Fleet::new();
+    fleet
+        .grow_to(
+            opts.flood_players,
+            t.addr,
+            env.secret.as_bytes(),
+            &format!("f{tag}{}", &label[..1]),
+            16,
+        )
+        .await;
+    fleet.set_active(false);
+    for s in sources {
+        s.control.set_mode(Mode::Flood);
+    }
+    tokio::time::sleep(opts.warmup).await;
+    let best = quietest(opts, || flood_window(opts, t, &fleet, label)).await;
+    for s in sources {
+        s.control.set_mode(Mode::Idle);
+    }
+    fleet.shutdown().await;
+    m.extend(best);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+}
+
+/// One measured window of the flood (the chunks are already flowing).
+async fn flood_window(opts: &Options, t: &Target, fleet: &Fleet, label: &str) -> Metrics {
+    let mut m = Metrics::new();
+    let c0 = fleet.counters();
+    let p0 = t.sample();
+    let g0 = proc_stats::sample("self").ok();
+    let busy0 = proc_stats::machine_busy_secs();
+    let clock = Instant::now();
+    tokio::time::sleep(opts.flood_measure).await;
+    let dt = clock.elapsed().as_secs_f64();
+    let c = fleet.counters().since(&c0);
+    let p1 = t.sample();
+    let g1 = proc_stats::sample("self").ok();
+    let busy1 = proc_stats::machine_busy_secs();
+    put(
+        &mut m,
+        &format!("throughput_{label}_other_cpu_util"),
+        other_load(busy0.zip(busy1), g0.zip(g1), p0.zip(p1), dt),
+    );
+    put(
+        &mut m,
+        &format!("throughput_{label}_mb_per_s"),
+        (c.recv_bytes > 0).then(|| c.recv_bytes as f64 / dt / 1e6),
+    );
+    put(
+        &mut m,
+        &format!("throughput_{label}_pkt_per_s"),
+        (c.recv_packets > 0).then(|| c.recv_packets as f64 / dt),
+    );
+    put(
+        &mut m,
+        &format!("throughput_{label}_target_cpu_util"),
+        p0.zip(p1).map(|(a, b)| (b.cpu_secs - a.cpu_secs) / dt),
+    );
+    put(
+        &mut m,
+        &format!("throughput_{label}_generator_cpu_util"),
+        g0.zip(g1).map(|(a, b)| (b.cpu_secs - a.cpu_secs) / dt),
+    );
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ping_periods() {
+        assert_eq!(Options::ping_period(1), Duration::from_millis(5));
+        assert_eq!(Options::ping_period(100), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn configs_name_every_backend_and_the_zone_border() {
+        let one = proxy_config(
+            "127.0.0.1:4000".parse().unwrap(),
+            &[BackendRef {
+                id: "west",
+                addr: "127.0.0.1:4001".parse().unwrap(),
+            }],
+            None,
+            "sec",
+        );
+        assert!(one.contains("compression_threshold = -1"));
+        assert!(one.contains("address = \"127.0.0.1:4001\""));
+        assert!(!one.contains("zones"));
+        let two = proxy_config(
+            "127.0.0.1:4000".parse().unwrap(),
+            &[
+                BackendRef {
+                    id: "west",
+                    addr: "127.0.0.1:4001".parse().unwrap(),
+                },
+                BackendRef {
+                    id: "east",
+                    addr: "127.0.0.1:4002".parse().unwrap(),
+                },
+            ],
+            Some(THRESHOLD),
+            "sec",
+        );
+        assert!(two.contains("compression_threshold = 256"));
+        assert!(two.contains("owner = \"east\"\nmin_chunk_x = 0"));
+        // The proxy itself accepts both.
+        for text in [one, two] {
+            let config = meridian::Config::parse(&text).unwrap();
+            config.validate().unwrap();
+        }
+    }
+
+    #[test]
+    fn pending_scenarios() {
+        let none = Features::default();
+        assert!(Kind::Meridian2.available(none).is_err());
+        assert!(Kind::Meridian.available(none).is_ok());
+        let all = Features { dummy_links: true };
+        assert!(Kind::Meridian2.available(all).is_ok());
+    }
+}
