@@ -267,3 +267,34 @@ async fn shutting_the_proxy_down_tells_players() {
         );
     });
 }
+
+#[tokio::test]
+async fn a_backend_that_goes_silent_is_given_up_on_after_the_read_timeout() {
+    within!(60, async {
+        use meridian_tests::client::TestClient;
+        let cluster = TestCluster::new()
+            .backend("west")
+            .limit("read_timeout_ms", 1500)
+            .run()
+            .await;
+        // Without its sync conversation west sends no heartbeats, and its keep-alives come every
+        // 15 s: once the player stands still, west says nothing at all.
+        cluster.backend("west").handle.stop_sync(true);
+        let mut hana = TestClient::join(cluster.proxy_addr(), "Hana")
+            .await
+            .expect("join");
+        // The client keeps talking, so only the backend is silent.
+        let reason = loop {
+            hana.move_to(-8.5, 64.0, 0.5).await.unwrap();
+            match hana.wait_closed(Duration::from_millis(200)).await {
+                Ok(Some(reason)) => break reason,
+                Ok(None) => panic!("closed without a reason"),
+                Err(_) => continue,
+            }
+        };
+        assert!(
+            reason.contains("west") && reason.contains("sent nothing"),
+            "{reason}"
+        );
+    });
+}

@@ -57,6 +57,8 @@ use crate::{
 const MAX_BATCH: usize = 128;
 /// The dimension zones are looked up in until the proxy tracks dimension changes.
 const OVERWORLD: &str = "minecraft:overworld";
+/// How often the session looks for peers that went silent.
+const LIVENESS_TICK: std::time::Duration = std::time::Duration::from_secs(1);
 /// Interactions held back during a handoff; more than this abandons the handoff rather than
 /// buffering without bound.
 const MAX_QUEUED: usize = 1024;
@@ -91,6 +93,8 @@ struct Link {
     sync: LinkSync,
     /// When the proxy asked the backend to open that conversation.
     registered_at: Option<Instant>,
+    /// When a frame last arrived from it.
+    seen: Instant,
 }
 
 /// Whether a link can take part in a handoff.
@@ -193,6 +197,8 @@ struct Session {
     /// Packets for the client decided where no `.await` is possible (closing a link); sent
     /// before anything else at the next flush.
     client_backlog: Vec<Vec<u8>>,
+    /// When a frame last arrived from the client.
+    client_seen: Instant,
 }
 
 /// A player the login admitted: who, as whom backends are to see them, and their command queue.
@@ -236,6 +242,7 @@ pub async fn run(
             dirty: false,
             sync: LinkSync::new(player.uuid),
             registered_at: None,
+            seen: Instant::now(),
         },
     );
     let mut session = Session {
@@ -265,6 +272,7 @@ pub async fn run(
         handoff: None,
         mirror: MirrorTracker::new(player_uuid),
         client_backlog: Vec::new(),
+        client_seen: Instant::now(),
     };
     let end = session.run(&mut commands, &shutdown).await;
     session.finish(end).await
@@ -277,6 +285,9 @@ impl Session {
         shutdown: &CancellationToken,
     ) -> Result<End, SessionError> {
         let read_timeout = self.state.config.limits.read_timeout();
+        // One coarse tick checks every peer for silence, rather than a timer per read.
+        let mut liveness = tokio::time::interval(LIVENESS_TICK.min(read_timeout));
+        liveness.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             if !self.client_backlog.is_empty() {
                 self.flush_client().await?;
@@ -287,18 +298,22 @@ impl Session {
                     Some(SessionCommand::Kick(message)) => return Ok(End::Kick(message)),
                     None => return Ok(End::Kick("Disconnected".into())),
                 },
-                frame = timeout(read_timeout, next_frame(&mut self.client_rx)) => {
+                frame = next_frame(&mut self.client_rx) => {
                     let frame = match frame {
-                        Err(_) => return Err(ClientError::Timeout("in play: the client sent nothing").into()),
-                        Ok(Err(e)) if e.is_closed() => return Ok(End::ClientLeft),
-                        Ok(Err(e)) => return Err(ClientError::from(e).into()),
-                        Ok(Ok(frame)) => frame,
+                        Err(e) if e.is_closed() => return Ok(End::ClientLeft),
+                        Err(e) => return Err(ClientError::from(e).into()),
+                        Ok(frame) => frame,
                     };
+                    self.client_seen = Instant::now();
                     if let Some(end) = self.on_client_frames(frame).await? {
                         return Ok(end);
                     }
                 }
+                _ = liveness.tick() => self.check_liveness(read_timeout)?,
                 Some((link, frame)) = self.link_rx.next() => {
+                    if let Some(l) = self.links.get_mut(&link) {
+                        l.seen = Instant::now();
+                    }
                     if let Some(end) = self.on_link_frames(link, frame).await? {
                         return Ok(end);
                     }
@@ -598,6 +613,7 @@ impl Session {
             dirty: false,
             sync: LinkSync::new(self.player.uuid),
             registered_at: Some(Instant::now()),
+            seen: Instant::now(),
         };
         // Ask the backend to open the sync conversation; a backend without the plugin ignores it.
         dummy
@@ -660,6 +676,24 @@ impl Session {
             .metrics
             .forwarded(Direction::clientbound, packets, bytes);
         Ok(None)
+    }
+
+    /// A peer silent for longer than the read timeout is gone: vanilla servers send a keep-alive
+    /// every 15 s and clients answer, so silence means a dead connection, not a quiet player.
+    fn check_liveness(&mut self, limit: std::time::Duration) -> Result<(), SessionError> {
+        if self.client_seen.elapsed() > limit {
+            return Err(ClientError::Timeout("in play: the client sent nothing").into());
+        }
+        let silent: Vec<LinkId> = self
+            .links
+            .iter()
+            .filter(|(_, l)| l.seen.elapsed() > limit)
+            .map(|(id, _)| *id)
+            .collect();
+        for link in silent {
+            self.link_failed(link, BackendError::Silent(limit))?;
+        }
+        Ok(())
     }
 
     /// A link's connection ended or broke.
