@@ -1402,26 +1402,28 @@ impl Session {
         self.player.set_links(primary, dummies);
     }
 
-    async fn send_to(&mut self, link: LinkId, frame: RawFrame) -> Result<(), SessionError> {
+    /// Queues a frame or packet bytes on a link (flushed with the batch); a link that has
+    /// closed meanwhile gets nothing.
+    async fn feed_link<I>(&mut self, link: LinkId, item: I) -> Result<(), SessionError>
+    where
+        FrameWriter: futures_util::Sink<I, Error = FrameError>,
+    {
         let Some(l) = self.links.get_mut(&link) else {
             return Ok(());
         };
         l.dirty = true;
-        let server = l.server.id.clone();
-        l.tx.feed(frame)
-            .await
-            .map_err(|e| SessionError::backend(&server, e))
+        match l.tx.feed(item).await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(SessionError::backend(&l.server.id, e)),
+        }
+    }
+
+    async fn send_to(&mut self, link: LinkId, frame: RawFrame) -> Result<(), SessionError> {
+        self.feed_link(link, frame).await
     }
 
     async fn send_packet_to(&mut self, link: LinkId, packet: &[u8]) -> Result<(), SessionError> {
-        let Some(l) = self.links.get_mut(&link) else {
-            return Ok(());
-        };
-        l.dirty = true;
-        let server = l.server.id.clone();
-        l.tx.feed(packet)
-            .await
-            .map_err(|e| SessionError::backend(&server, e))
+        self.feed_link(link, packet).await
     }
 
     /// Movement and input: every link in play gets a copy, so every dummy stands where the player
