@@ -5,6 +5,7 @@
 //! - [`scenario`]: the scenarios (`direct`, `relay`, `meridian`, `meridian-2`) and their phases.
 //! - [`client`]: the lightweight client (meridian-wire login, raw sockets in play) and the fleet.
 //! - [`source`]: the synthetic traffic source, a minimal backend behind the proxy.
+//! - [`swap`]: the swap scenario: one player walking across a zone border, timed by pings.
 //! - [`frames`]: pre-encoded frames and the client's frame scanner.
 //! - [`relay`]: the `copy_bidirectional` relay (`meridian-bench relay`).
 //! - [`proc_stats`]: CPU time and RSS from `/proc`; [`pin`]: `taskset`.
@@ -19,6 +20,7 @@ pub mod report;
 pub mod scenario;
 pub mod source;
 pub mod stats;
+pub mod swap;
 
 use std::collections::BTreeMap;
 
@@ -29,6 +31,7 @@ use crate::{
     proc_stats::Machine,
     report::Results,
     scenario::{Env, Kind, Options, THRESHOLD},
+    swap::SWAP_MARGIN,
 };
 
 /// Runs every available scenario `opts.runs` times, rotating their order from run to run so
@@ -43,15 +46,29 @@ pub async fn run(opts: &Options, machine: Machine) -> Result<Results, String> {
     let env = Env::start().await?;
     let kinds: Vec<Kind> = Kind::ALL
         .into_iter()
-        .filter(|k| k.available(opts.features).is_ok())
+        .filter(|k| !opts.only_swap && k.available(opts.features).is_ok())
         .collect();
     let mut scenarios: BTreeMap<Kind, Vec<scenario::ScenarioRun>> = BTreeMap::new();
+    let mut swaps = Vec::new();
     for run in 0..opts.runs {
         for i in 0..kinds.len() {
             let kind = kinds[(i + run) % kinds.len()];
             eprintln!("run {}/{}: {}", run + 1, opts.runs, kind.name());
             let result = scenario::run(opts, &env, kind, run).await?;
             scenarios.entry(kind).or_default().push(result);
+        }
+        if opts.swap_crossings > 0 {
+            eprintln!(
+                "run {}/{}: swap ({} crossings)",
+                run + 1,
+                opts.runs,
+                opts.swap_crossings_per_run()
+            );
+            let result = scenario::swap(opts, &env, run).await;
+            if let Err(e) = &result {
+                eprintln!("  [swap] ERROR: {e}");
+            }
+            swaps.push(result);
         }
     }
     env.shutdown.cancel();
@@ -83,6 +100,19 @@ pub async fn run(opts: &Options, machine: Machine) -> Result<Results, String> {
             again, up to {} more times, and the quietest is kept", opts.noisy_retries),
         "added_latency": "per run, scenario RTT percentile minus direct's at the same N; \
             median over runs",
+        "swap": format!("meridian (admin API on) in front of two reference backends, west \
+            (chunk x < 0) and east (chunk x >= 0); one player, after the sync handshakes and \
+            {} warm-up crossings, walks between x = -4.5 and 4.5 in one-block move_player_pos \
+            steps at 20 Hz, {} crossings in all (pooled over runs), sending ping_request at \
+            200 Hz plus one right after each crossing move. Swap latency: the move past the \
+            margin ({SWAP_MARGIN} blocks) sent -> first pong_response of a ping sent at or \
+            after it (the proxy queues primary-bound packets during the handoff and delivers \
+            them to the new primary). Stall: longest gap between pong arrivals overlapping \
+            +-{} s of a crossing. Each swap is verified (backends' roles at each turn, the \
+            proxy's completed-handoff count and /api/players at the end)",
+            swap::WARMUP_CROSSINGS,
+            opts.swap_crossings_per_run() * opts.runs,
+            swap::STALL_WINDOW.as_secs_f64()),
     });
     Ok(Results {
         quick: opts.quick,
@@ -94,5 +124,6 @@ pub async fn run(opts: &Options, machine: Machine) -> Result<Results, String> {
         method,
         loadavg: [load_before, loadavg()],
         scenarios,
+        swap: swaps,
     })
 }

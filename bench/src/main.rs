@@ -45,6 +45,13 @@ enum Command {
         /// Seconds measured per fleet size (default 5; quick: 1.5).
         #[arg(long)]
         measure_secs: Option<f64>,
+        /// Border crossings the swap scenario measures, over all runs (default 100; quick:
+        /// 20; 0 skips the scenario).
+        #[arg(long)]
+        swap_crossings: Option<usize>,
+        /// Run only the swap scenario.
+        #[arg(long)]
+        only_swap: bool,
     },
     /// A plain TCP relay (tokio `copy_bidirectional`).
     Relay {
@@ -94,6 +101,8 @@ fn main() -> ExitCode {
             dummy_links,
             chunks_per_sec,
             measure_secs,
+            swap_crossings,
+            only_swap,
         } => {
             let taskset = match pin::taskset() {
                 Ok(t) => t,
@@ -171,6 +180,8 @@ fn main() -> ExitCode {
                 noisy_retries: if quick { 0 } else { 2 },
                 chunks_per_sec,
                 features: Features { dummy_links },
+                swap_crossings: swap_crossings.unwrap_or(if quick { 20 } else { 100 }),
+                only_swap,
                 meridian,
                 bench_exe,
                 taskset,
@@ -193,10 +204,18 @@ fn main() -> ExitCode {
             runtime.shutdown_timeout(Duration::from_secs(2));
             match result {
                 Ok(results) => {
-                    let _ = std::fs::remove_dir_all(&work_dir);
                     eprintln!("finished in {:.1} s", started.elapsed().as_secs_f64());
                     println!("{}", results.to_table());
                     println!("{}", results.to_json());
+                    // A swap that did not happen is a failure, not a missing figure.
+                    if let Some(e) = results.swap_error() {
+                        eprintln!(
+                            "meridian-bench: the swap scenario failed: {e} (logs kept in {})",
+                            work_dir.display()
+                        );
+                        return ExitCode::from(3);
+                    }
+                    let _ = std::fs::remove_dir_all(&work_dir);
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

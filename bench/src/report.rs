@@ -7,8 +7,9 @@ use serde_json::{Map, Value, json};
 
 use crate::{
     proc_stats::Machine,
-    scenario::{Features, Kind, PENDING_DUMMY, PENDING_SWAP, ScenarioRun},
-    stats::{Metrics, median, median_metrics, round},
+    scenario::{Features, Kind, PENDING_DUMMY, SWAP_NOT_RUN, ScenarioRun},
+    stats::{Metrics, median, median_metrics, percentile, round},
+    swap::{Crossing, Side, SwapRun},
 };
 
 /// Below this, the relay's added latency is noise: ratios divide by at least this much (µs).
@@ -27,6 +28,8 @@ pub struct Results {
     /// `/proc/loadavg` before and after: other work on the machine skews every figure.
     pub loadavg: [String; 2],
     pub scenarios: BTreeMap<Kind, Vec<ScenarioRun>>,
+    /// The swap scenario, run by run (empty when not run).
+    pub swap: Vec<Result<SwapRun, String>>,
 }
 
 /// The top-level figures, keys as in the issue.
@@ -171,9 +174,6 @@ impl Results {
                 .max()
                 .map(|n| n as f64),
         );
-        // Pending the swap: see PENDING_SWAP.
-        top.insert("swap_p99_ms".into(), None);
-        top.insert("swap_stall_max_ms".into(), None);
         (top, players)
     }
 
@@ -236,16 +236,151 @@ impl Results {
         };
         r.insert("mem_idle_kib_per_player".into(), mem(Kind::Meridian));
         r.insert("mem_dummy_kib_per_player".into(), mem(Kind::Meridian2));
-        r.insert("swap_p99_ms".into(), None);
-        r.insert("swap_stall_max_ms".into(), None);
+        // Pooled over every crossing of every run; none if any run failed.
+        let swap = self.swap_summary().filter(|_| self.swap_error().is_none());
+        let get = |key: &str| swap.as_ref().and_then(|m| m.get(key).copied().flatten());
+        r.insert("swap_p99_ms".into(), get("latency_ms_p99"));
+        r.insert("swap_stall_max_ms".into(), get("stall_max_ms"));
         r
     }
 
-    /// Why a figure is missing, if it is pending.
-    fn pending(&self, key: &str) -> Option<&'static str> {
+    /// The first failure of the swap scenario, if any: a swap that did not happen.
+    pub fn swap_error(&self) -> Option<&str> {
+        self.swap
+            .iter()
+            .find_map(|r| r.as_ref().err().map(String::as_str))
+    }
+
+    /// The swap figures pooled over all measured crossings of the runs that succeeded.
+    pub fn swap_summary(&self) -> Option<Metrics> {
+        let runs: Vec<&SwapRun> = self.swap.iter().filter_map(|r| r.as_ref().ok()).collect();
+        let crossings: Vec<_> = runs.iter().flat_map(|r| r.crossings.iter()).collect();
+        if crossings.is_empty() {
+            return None;
+        }
+        let ms = |v: Option<u64>| v.map(|ns| ns as f64 / 1e6);
+        let sorted = |side: Option<Side>, f: fn(&Crossing) -> u64| {
+            let mut v: Vec<u64> = crossings
+                .iter()
+                .filter(|c| side.is_none_or(|s| c.to == s))
+                .map(|c| f(c))
+                .collect();
+            v.sort_unstable();
+            v
+        };
+        let latency = sorted(None, |c| c.latency_ns);
+        let stall = sorted(None, |c| c.stall_ns);
+        let send_gap = sorted(None, |c| c.send_gap_ns);
+        let mut m = Metrics::new();
+        m.insert("runs".into(), Some(runs.len() as f64));
+        m.insert("crossings".into(), Some(crossings.len() as f64));
+        m.insert("latency_ms_min".into(), ms(latency.first().copied()));
+        m.insert("latency_ms_p50".into(), ms(percentile(&latency, 0.5)));
+        m.insert("latency_ms_p99".into(), ms(percentile(&latency, 0.99)));
+        m.insert("latency_ms_max".into(), ms(latency.last().copied()));
+        for side in [Side::East, Side::West] {
+            m.insert(
+                format!("latency_ms_p50_to_{}", side.id()),
+                ms(percentile(&sorted(Some(side), |c| c.latency_ns), 0.5)),
+            );
+        }
+        m.insert("stall_ms_p50".into(), ms(percentile(&stall, 0.5)));
+        m.insert("stall_max_ms".into(), ms(stall.last().copied()));
+        m.insert("ping_send_gap_max_ms".into(), ms(send_gap.last().copied()));
+        m.insert(
+            "proxy_handoff_ms_mean".into(),
+            median(runs.iter().map(|r| r.proxy_handoff_ms_mean)),
+        );
+        for key in ["proxy_cpu_util", "other_cpu_util"] {
+            let f = |r: &&SwapRun| match key {
+                "proxy_cpu_util" => r.proxy_cpu_util,
+                _ => r.other_cpu_util,
+            };
+            m.insert(key.into(), median(runs.iter().map(f)));
+        }
+        let (sent, pongs) = runs
+            .iter()
+            .fold((0, 0), |(s, p), r| (s + r.pings_sent, p + r.pongs));
+        m.insert(
+            "pong_ratio".into(),
+            (sent > 0).then(|| pongs as f64 / sent as f64),
+        );
+        let sum = |f: fn(&SwapRun) -> u64| Some(runs.iter().map(|r| f(r)).sum::<u64>() as f64);
+        m.insert("handoffs_completed".into(), sum(|r| r.handoffs_completed));
+        m.insert(
+            "keep_alives_answered".into(),
+            sum(|r| r.keep_alives_answered),
+        );
+        m.insert("teleports_received".into(), sum(|r| r.teleports));
+        m.insert(
+            "walk_seconds".into(),
+            Some(runs.iter().map(|r| r.walk_seconds).sum()),
+        );
+        Some(m)
+    }
+
+    /// The swap scenario's JSON: pooled figures, run by run, and every crossing.
+    fn swap_json(&self) -> Value {
+        let mut s = Map::new();
+        s.insert("available".into(), json!(!self.swap.is_empty()));
+        s.insert(
+            "reason".into(),
+            if self.swap.is_empty() {
+                json!(SWAP_NOT_RUN)
+            } else {
+                Value::Null
+            },
+        );
+        s.insert("error".into(), json!(self.swap_error()));
+        for (k, v) in self.swap_summary().unwrap_or_default() {
+            s.insert(k, num(v));
+        }
+        let runs: Vec<Option<&SwapRun>> = self.swap.iter().map(|r| r.as_ref().ok()).collect();
+        let series = |f: &dyn Fn(&SwapRun) -> Option<f64>| -> Value {
+            runs.iter().map(|r| num(r.and_then(f))).collect()
+        };
+        let max_ms = |r: &SwapRun, f: fn(&Crossing) -> u64| {
+            r.crossings.iter().map(f).max().map(|ns| ns as f64 / 1e6)
+        };
+        s.insert(
+            "per_run".into(),
+            json!({
+                "crossings": series(&|r| Some(r.crossings.len() as f64)),
+                "latency_ms_p99": series(&|r| {
+                    let mut v: Vec<u64> = r.crossings.iter().map(|c| c.latency_ns).collect();
+                    v.sort_unstable();
+                    percentile(&v, 0.99).map(|ns| ns as f64 / 1e6)
+                }),
+                "latency_ms_max": series(&|r| max_ms(r, |c| c.latency_ns)),
+                "stall_max_ms": series(&|r| max_ms(r, |c| c.stall_ns)),
+                "proxy_handoff_ms_mean": series(&|r| r.proxy_handoff_ms_mean),
+            }),
+        );
+        let all: Vec<_> = runs.iter().flatten().flat_map(|r| &r.crossings).collect();
+        s.insert(
+            "raw".into(),
+            json!({
+                "to": all.iter().map(|c| c.to.id()).collect::<Vec<_>>(),
+                "latency_ms": all.iter().map(|c| num(Some(c.latency_ns as f64 / 1e6))).collect::<Vec<_>>(),
+                "stall_ms": all.iter().map(|c| num(Some(c.stall_ns as f64 / 1e6))).collect::<Vec<_>>(),
+                "stall_at_ms": all.iter().map(|c| num(Some(c.stall_at_ns as f64 / 1e6))).collect::<Vec<_>>(),
+                "ping_send_gap_ms": all.iter().map(|c| num(Some(c.send_gap_ns as f64 / 1e6))).collect::<Vec<_>>(),
+            }),
+        );
+        Value::Object(s)
+    }
+
+    /// Why a figure is missing.
+    fn pending(&self, key: &str) -> Option<String> {
         match key {
-            "mem_dummy_kib_per_player" if !self.features.dummy_links => Some(PENDING_DUMMY),
-            "swap_p99_ms" | "swap_stall_max_ms" => Some(PENDING_SWAP),
+            "mem_dummy_kib_per_player" if !self.features.dummy_links => {
+                Some(PENDING_DUMMY.to_owned())
+            }
+            "swap_p99_ms" | "swap_stall_max_ms" => Some(match self.swap_error() {
+                Some(e) => format!("the swap scenario failed: {e}"),
+                None if self.swap.is_empty() => SWAP_NOT_RUN.to_owned(),
+                None => "no crossing measured".to_owned(),
+            }),
             _ => None,
         }
     }
@@ -313,6 +448,7 @@ impl Results {
             }
             scenarios.insert(kind.name().into(), Value::Object(s));
         }
+        scenarios.insert("swap".into(), self.swap_json());
         let ratios = self.ratios();
         let mut targets = Map::new();
         for (key, op, limit) in TARGETS {
@@ -327,7 +463,10 @@ impl Results {
             if value.is_none() {
                 t.insert(
                     "reason".into(),
-                    json!(self.pending(key).unwrap_or("not measured in this run")),
+                    json!(
+                        self.pending(key)
+                            .unwrap_or_else(|| "not measured in this run".to_owned())
+                    ),
                 );
             }
             targets.insert(key.into(), Value::Object(t));
@@ -463,6 +602,41 @@ impl Results {
                 out.push('\n');
             }
         }
+        if let Some(m) = self.swap_summary() {
+            out.push_str(&format!(
+                "\n### Swap (meridian, west ↔ east, 1 player, pooled over {} run{})\n\n\
+                 | figure | value |\n|---|---:|\n",
+                self.swap.len(),
+                if self.swap.len() == 1 { "" } else { "s" }
+            ));
+            for (key, label) in [
+                ("crossings", "crossings measured"),
+                (
+                    "latency_ms_p50",
+                    "swap latency ms p50 (crossing move → first pong)",
+                ),
+                ("latency_ms_p99", "swap latency ms p99"),
+                ("latency_ms_max", "swap latency ms max"),
+                ("latency_ms_p50_to_east", "swap latency ms p50, west → east"),
+                ("latency_ms_p50_to_west", "swap latency ms p50, east → west"),
+                ("proxy_handoff_ms_mean", "proxy's handoff ms, mean"),
+                ("stall_ms_p50", "longest pong gap ms within ±1 s, p50"),
+                ("stall_max_ms", "longest pong gap ms within ±1 s, max"),
+                (
+                    "ping_send_gap_max_ms",
+                    "longest gap between ping sends ms (generator), max",
+                ),
+                ("pong_ratio", "pongs / pings sent"),
+                ("proxy_cpu_util", "proxy CPU (1 = one core)"),
+                ("other_cpu_util", "other processes' CPU (noise)"),
+            ] {
+                let v = m.get(key).copied().flatten();
+                out.push_str(&format!("| {label} | {} |\n", cell(v)));
+            }
+        }
+        if let Some(e) = self.swap_error() {
+            out.push_str(&format!("\n**The swap scenario failed**: {e}\n"));
+        }
         out.push_str("\n### Targets\n\n| figure | value | target | met |\n|---|---:|---:|---|\n");
         let ratios = self.ratios();
         for (key, op, limit) in TARGETS {
@@ -470,7 +644,11 @@ impl Results {
             let met = match value {
                 Some(v) if meets(op, v, limit) => "yes".to_owned(),
                 Some(_) => "**no**".to_owned(),
-                None => format!("pending: {}", self.pending(key).unwrap_or("not measured")),
+                None => format!(
+                    "pending: {}",
+                    self.pending(key)
+                        .unwrap_or_else(|| "not measured".to_owned())
+                ),
             };
             out.push_str(&format!(
                 "| {key} | {} | {op} {limit} | {met} |\n",
@@ -552,6 +730,7 @@ mod tests {
             method: json!({}),
             loadavg: [String::new(), String::new()],
             scenarios,
+            swap: Vec::new(),
         }
     }
 
@@ -565,6 +744,56 @@ mod tests {
         assert_eq!(r["mem_idle_kib_per_player"], Some(40.0));
         assert_eq!(r["mem_dummy_kib_per_player"], None);
         assert_eq!(r["swap_p99_ms"], None);
+    }
+
+    #[test]
+    fn swap_figures_are_pooled_over_runs_and_a_failure_voids_them() {
+        let ms = 1_000_000;
+        let run = |latencies: &[u64]| SwapRun {
+            crossings: latencies
+                .iter()
+                .enumerate()
+                .map(|(i, &l)| Crossing {
+                    to: if i % 2 == 0 { Side::East } else { Side::West },
+                    latency_ns: l * ms,
+                    stall_ns: (l + 5) * ms,
+                    stall_at_ns: 0,
+                    send_gap_ns: 5 * ms,
+                })
+                .collect(),
+            pings_sent: 100,
+            pongs: 99,
+            proxy_handoff_ms_mean: Some(3.0),
+            ..SwapRun::default()
+        };
+        let mut r = results();
+        r.swap = vec![Ok(run(&[10, 20, 30])), Ok(run(&[40, 12, 14]))];
+        let ratios = r.ratios();
+        assert_eq!(ratios["swap_p99_ms"], Some(40.0));
+        assert_eq!(ratios["swap_stall_max_ms"], Some(45.0));
+        let m = r.swap_summary().unwrap();
+        assert_eq!(m["crossings"], Some(6.0));
+        assert_eq!(m["latency_ms_p50"], Some(14.0));
+        // East: 10, 30, 40, 14 → p50 (nearest rank) 14; west: 20, 12 → 12.
+        assert_eq!(m["latency_ms_p50_to_east"], Some(14.0));
+        assert_eq!(m["latency_ms_p50_to_west"], Some(12.0));
+        let v = r.to_json();
+        assert_eq!(v["scenarios"]["swap"]["available"], json!(true));
+        assert_eq!(v["scenarios"]["swap"]["raw"]["latency_ms"][3], json!(40.0));
+        assert_eq!(v["targets"]["swap_p99_ms"]["met"], json!(true));
+        assert!(r.to_table().contains("| swap latency ms p99 | 40 |"));
+
+        r.swap.push(Err("no swap to east".into()));
+        assert_eq!(r.swap_error(), Some("no swap to east"));
+        assert_eq!(r.ratios()["swap_p99_ms"], None);
+        let v = r.to_json();
+        assert_eq!(v["scenarios"]["swap"]["error"], json!("no swap to east"));
+        assert!(
+            v["targets"]["swap_p99_ms"]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("failed")
+        );
     }
 
     #[test]
@@ -584,6 +813,7 @@ mod tests {
             assert!(v["ratios"].get(key).is_some(), "{key}");
         }
         assert!(v["ratios"]["swap_p99_ms"].is_null());
+        assert_eq!(v["scenarios"]["swap"]["available"], json!(false));
         assert_eq!(v["targets"]["throughput_vs_relay"]["met"], json!(false));
         assert_eq!(v["targets"]["mem_idle_kib_per_player"]["met"], json!(true));
         assert!(v["targets"]["swap_p99_ms"]["reason"].is_string());

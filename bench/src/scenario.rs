@@ -16,6 +16,9 @@
 //! 3. **throughput**: a few clients receive chunk frames as fast as the path carries them, once
 //!    with compression (threshold 256 on both sides: the proxy passes frames through) and once
 //!    without.
+//!
+//! The **swap** ([`swap`] here, the walk in [`crate::swap`]) runs once per run after the
+//! scenarios: Meridian in front of two reference backends, one player crossing their border.
 
 use std::{
     collections::BTreeMap,
@@ -27,7 +30,7 @@ use std::{
     time::Duration,
 };
 
-use meridian_examples::{BackendConfig, ReferenceBackend};
+use meridian_examples::{BackendConfig, Marker, ReferenceBackend};
 use tokio::{net::TcpListener, time::Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -37,6 +40,7 @@ use crate::{
     proc_stats::{self, ProcSample},
     source::{Mode, Source},
     stats::{Metrics, max_stall_ns, percentile},
+    swap::{self, Pair, SWAP_MARGIN, SwapRun},
 };
 
 /// The compression threshold of the compressed runs (vanilla's and the proxy's default).
@@ -54,11 +58,8 @@ pub struct Features {
 pub const PENDING_DUMMY: &str = "dummy links are not implemented in the proxy yet; \
      run with --dummy-links once they are (the scenario config is ready: two backends, players \
      in view of the zone border)";
-/// Why swap latency is not measured.
-pub const PENDING_SWAP: &str = "the primary-link swap is not implemented in the proxy yet; \
-     when it lands, one client walks across the zone border of meridian-2 with the 200 Hz ping \
-     stream already measured at 1 player (swap = RTT of pings in flight during the crossing, \
-     stall = longest pong gap)";
+/// Why swap latency is not measured when it is not.
+pub const SWAP_NOT_RUN: &str = "the swap scenario was not run (--swap-crossings 0)";
 
 /// The scenarios, in the order of the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -118,6 +119,10 @@ pub struct Options {
     /// Average chunk columns per second per player in steady traffic.
     pub chunks_per_sec: f64,
     pub features: Features,
+    /// Border crossings measured by the swap scenario, over all runs (0: not run).
+    pub swap_crossings: usize,
+    /// Skip every scenario but the swap.
+    pub only_swap: bool,
     pub meridian: PathBuf,
     pub bench_exe: PathBuf,
     pub taskset: PathBuf,
@@ -130,6 +135,11 @@ impl Options {
     /// stream the swap metric uses), about 1,000 pings/s in total for larger fleets.
     pub fn ping_period(n: usize) -> Duration {
         Duration::from_millis((n as u64).max(5))
+    }
+
+    /// Crossings the swap scenario measures in one run: the total spread over the runs.
+    pub fn swap_crossings_per_run(&self) -> usize {
+        self.swap_crossings.div_ceil(self.runs.max(1))
     }
 
     /// How long a spawned process may live before it stops by itself.
@@ -159,6 +169,9 @@ pub struct Env {
     pub plain: Source,
     /// The second backend of `meridian-2`.
     pub second: Source,
+    /// The swap scenario's reference backends, `west` and `east`, and their addresses.
+    pub swap: Pair,
+    pub swap_addrs: [SocketAddr; 2],
     pub shutdown: CancellationToken,
 }
 
@@ -189,12 +202,44 @@ impl Env {
         let second = Source::start(secret.as_bytes(), Some(THRESHOLD), shutdown.child_token())
             .await
             .map_err(io)?;
+        // The demo's pair: the same secret, a marker entity on each side of the border.
+        let mut handles = Vec::new();
+        let mut swap_addrs = Vec::new();
+        for (id, entity, position) in [
+            ("west", "minecraft:pig", [-12.5, 64.0, 6.5]),
+            ("east", "minecraft:cow", [12.5, 64.0, 6.5]),
+        ] {
+            let listener = TcpListener::bind("127.0.0.1:0")
+                .await
+                .map_err(|e| format!("bind: {e}"))?;
+            swap_addrs.push(listener.local_addr().map_err(|e| e.to_string())?);
+            let mut config = BackendConfig::new(id, secret.as_str());
+            config.compression_threshold = Some(THRESHOLD);
+            config.marker = Some(Marker {
+                entity: entity.to_owned(),
+                position,
+            });
+            let backend = ReferenceBackend::new(config);
+            handles.push(backend.handle());
+            let token = shutdown.child_token();
+            tokio::spawn(async move {
+                if let Err(e) = backend.run(listener, token).await {
+                    eprintln!("{id} backend stopped: {e}");
+                }
+            });
+        }
+        let (east, west) = (handles.pop(), handles.pop());
+        let (Some(west), Some(east)) = (west, east) else {
+            unreachable!("two backends were started")
+        };
         Ok(Self {
             secret,
             reference,
             compressed,
             plain,
             second,
+            swap: Pair { west, east },
+            swap_addrs: [swap_addrs[0], swap_addrs[1]],
             shutdown,
         })
     }
@@ -244,12 +289,18 @@ pub fn proxy_config(
     if backends.len() > 1 {
         // Players walk along x = -8.5 (chunk -1): in view of chunk 0 and beyond.
         toml.push_str(&format!(
-            "\n[[zones.map]]\nid = \"west\"\nowner = \"{}\"\nmax_chunk_x = 0\n\n\
+            "\n[zones]\nswap_margin = {SWAP_MARGIN:?}\n\n\
+             [[zones.map]]\nid = \"west\"\nowner = \"{}\"\nmax_chunk_x = 0\n\n\
              [[zones.map]]\nid = \"east\"\nowner = \"{}\"\nmin_chunk_x = 0\n",
             backends[0].id, backends[1].id
         ));
     }
     toml
+}
+
+/// The admin API's section of a proxy config: read-only (no token), on loopback.
+pub fn admin_config(bind: SocketAddr) -> String {
+    format!("\n[admin]\nbind = \"{bind}\"\n")
 }
 
 /// A process under test, pinned to the target CPU and wrapped in `timeout` so that it stops by
@@ -631,6 +682,62 @@ pub async fn run(opts: &Options, env: &Env, kind: Kind, run: usize) -> Result<Sc
     Ok(out)
 }
 
+/// The swap scenario once: Meridian (pinned like the others, with its admin API) in front of
+/// the `west`/`east` reference backends, one player walking across their border.
+pub async fn swap(opts: &Options, env: &Env, run: usize) -> Result<SwapRun, String> {
+    let label = format!("s{run}-swap");
+    let (addr, admin) = (free_port().await?, free_port().await?);
+    let backends = [
+        BackendRef {
+            id: "west",
+            addr: env.swap_addrs[0],
+        },
+        BackendRef {
+            id: "east",
+            addr: env.swap_addrs[1],
+        },
+    ];
+    let mut config = proxy_config(addr, &backends, Some(THRESHOLD), &env.secret);
+    config.push_str(&admin_config(admin));
+    let path = opts.work_dir.join(format!("{label}.toml"));
+    std::fs::write(&path, config).map_err(|e| format!("{}: {e}", path.display()))?;
+    let args = vec![
+        "run".to_owned(),
+        "--config".to_owned(),
+        path.display().to_string(),
+    ];
+    let mut process = Spawned::start(opts, &label, &opts.meridian, &args).await?;
+    process.ready(addr).await?;
+    process.ready(admin).await?;
+    let setup = swap::Setup {
+        proxy: addr,
+        admin,
+        secret: env.secret.as_bytes().to_vec(),
+        name: format!("swap{run}"),
+        pair: env.swap.clone(),
+        crossings: opts.swap_crossings_per_run(),
+    };
+    let (p0, g0) = (process.sample(), proc_stats::sample("self").ok());
+    let busy0 = proc_stats::machine_busy_secs();
+    let clock = Instant::now();
+    let result = swap::run(&setup).await;
+    let dt = clock.elapsed().as_secs_f64();
+    let (p1, g1) = (process.sample(), proc_stats::sample("self").ok());
+    let busy1 = proc_stats::machine_busy_secs();
+    let result = match result {
+        Ok(mut run) => {
+            run.proxy_cpu_util = p0.zip(p1).map(|(a, b)| (b.cpu_secs - a.cpu_secs) / dt);
+            run.other_cpu_util = other_load(busy0.zip(busy1), g0.zip(g1), p0.zip(p1), dt);
+            Ok(run)
+        }
+        Err(e) => Err(format!("{e} (proxy log: {})", process.log_tail())),
+    };
+    process.stop().await;
+    // Let the backends see the player leave before the next run joins.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    result
+}
+
 /// Steady open-loop traffic at the current fleet size: warm-up, measured window, grace.
 async fn steady(
     opts: &Options,
@@ -943,10 +1050,18 @@ mod tests {
         );
         assert!(two.contains("compression_threshold = 256"));
         assert!(two.contains("owner = \"east\"\nmin_chunk_x = 0"));
-        // The proxy itself accepts both.
-        for text in [one, two] {
+        let with_admin = format!("{two}{}", admin_config("127.0.0.1:4003".parse().unwrap()));
+        // The proxy itself accepts them all.
+        for text in [one, two, with_admin] {
             let config = meridian::Config::parse(&text).unwrap();
             config.validate().unwrap();
+            if text.contains("zones") {
+                assert_eq!(config.zones.swap_margin, SWAP_MARGIN);
+                assert_eq!(config.zones.map.len(), 2);
+            }
+            if text.contains("[admin]") {
+                assert_eq!(config.admin.bind, Some("127.0.0.1:4003".parse().unwrap()));
+            }
         }
     }
 

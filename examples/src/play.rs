@@ -44,6 +44,7 @@ use azalea_protocol::{
             c_player_info_remove::ClientboundPlayerInfoRemove,
             c_player_info_update::{ActionEnumSet, ClientboundPlayerInfoUpdate, PlayerInfoEntry},
             c_player_position::ClientboundPlayerPosition,
+            c_pong_response::ClientboundPongResponse,
             c_remove_entities::ClientboundRemoveEntities,
             c_rotate_head::ClientboundRotateHead,
             c_set_chunk_cache_center::ClientboundSetChunkCacheCenter,
@@ -976,6 +977,7 @@ impl Session<'_> {
                 | ids::MOVE_PLAYER_POS_ROT
                 | ids::MOVE_PLAYER_ROT
                 | ids::MOVE_PLAYER_STATUS_ONLY
+                | ids::PING_REQUEST
                 | ids::PLAYER_ACTION
                 | ids::USE_ITEM_ON
                 | ids::USE_ITEM
@@ -1012,6 +1014,13 @@ impl Session<'_> {
             }
             ServerboundGamePacket::ChatCommand(p) => self.command(&p.command).await?,
             ServerboundGamePacket::ChatCommandSigned(p) => self.command(&p.command).await?,
+            // As vanilla does: the same value straight back (the client's ping in the debug
+            // screen; the benchmark times the swap with it).
+            ServerboundGamePacket::PingRequest(p) => {
+                self.out
+                    .feed(ClientboundPongResponse { time: p.time })
+                    .await?
+            }
             ServerboundGamePacket::CustomPayload(p) => {
                 self.on_custom_payload(&p.identifier.to_string(), &p.data)
                     .await?

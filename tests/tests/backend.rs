@@ -160,6 +160,26 @@ async fn whereami_answers_the_caller_and_chat_reaches_everyone_once() {
 }
 
 #[tokio::test]
+async fn a_play_ping_request_is_answered_with_the_same_time() {
+    within!(60, async {
+        use azalea_protocol::packets::game::ServerboundPingRequest;
+        let backend = start_default("alpha").await;
+        let mut client = join(&backend, "Pia").await;
+        for time in [7, u64::MAX] {
+            client.send(ServerboundPingRequest { time }).await.unwrap();
+            let answered = client
+                .expect(WAIT, "a pong_response", |p| match p {
+                    ClientboundGamePacket::PongResponse(p) => Some(p.time),
+                    _ => None,
+                })
+                .await
+                .unwrap();
+            assert_eq!(answered, time);
+        }
+    })
+}
+
+#[tokio::test]
 async fn give_and_inv_keep_a_server_side_inventory() {
     within!(60, async {
         let backend = start_default("alpha").await;
