@@ -5,7 +5,7 @@
 //! - [`scenario`]: the scenarios (`direct`, `relay`, `meridian`, `meridian-2`) and their phases.
 //! - [`client`]: the lightweight client (meridian-wire login, raw sockets in play) and the fleet.
 //! - [`source`]: the synthetic traffic source, a minimal backend behind the proxy.
-//! - [`swap`]: the swap scenario: one player walking across a zone border, timed by pings.
+//! - [`swap`](mod@swap): the swap scenario: one player walking across a zone border, timed by pings.
 //! - [`frames`]: pre-encoded frames and the client's frame scanner.
 //! - [`relay`]: the `copy_bidirectional` relay (`meridian-bench relay`).
 //! - [`proc_stats`]: CPU time and RSS from `/proc`; [`pin`]: `taskset`.

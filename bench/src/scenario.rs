@@ -17,7 +17,7 @@
 //!    with compression (threshold 256 on both sides: the proxy passes frames through) and once
 //!    without.
 //!
-//! The **swap** ([`swap`] here, the walk in [`crate::swap`]) runs once per run after the
+//! The **swap** ([`swap`](fn@swap) here, the walk in [`crate::swap`](mod@crate::swap)) runs once per run after the
 //! scenarios: Meridian in front of two reference backends, one player crossing their border.
 
 use std::{
