@@ -77,6 +77,36 @@ pub struct RunningBackend {
     task: JoinHandle<()>,
 }
 
+/// A reference backend on its own, for tests that talk to it directly (acting as the proxy).
+#[derive(Debug)]
+pub struct StandaloneBackend {
+    pub addr: SocketAddr,
+    pub handle: BackendHandle,
+    pub shutdown: CancellationToken,
+    pub task: JoinHandle<Result<(), meridian_examples::BackendError>>,
+}
+
+impl StandaloneBackend {
+    /// Starts `config` on `127.0.0.1:0`.
+    pub async fn start(config: BackendConfig) -> Self {
+        crate::init_tracing();
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind backend");
+        let addr = listener.local_addr().expect("backend address");
+        let backend = ReferenceBackend::new(config);
+        let handle = backend.handle();
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(backend.run(listener, shutdown.clone()));
+        Self {
+            addr,
+            handle,
+            shutdown,
+            task,
+        }
+    }
+}
+
 /// A running cluster; everything stops when it is dropped.
 #[derive(Debug)]
 pub struct Cluster {

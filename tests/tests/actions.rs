@@ -88,7 +88,28 @@ async fn attacks_and_digs_reach_the_owner_with_its_own_ids() {
             .await;
         }
         // And nothing reached the backend that does not own it.
-        assert!(!west.actions().iter().any(|a| matches!(a, ActionRecord::Entity { entity_id, .. } if *entity_id == east_cow && east_cow != west_pig)));
+        // Both markers are entity 1 on their own backend, so compare whole records: west got
+        // exactly the attack on its pig, east exactly the one on its cow.
+        let entity_actions = |actions: Vec<ActionRecord>| -> Vec<ActionRecord> {
+            actions
+                .into_iter()
+                .filter(|a| matches!(a, ActionRecord::Entity { .. }))
+                .collect()
+        };
+        assert_eq!(
+            entity_actions(west.actions()),
+            vec![ActionRecord::Entity {
+                by: uuid,
+                entity_id: west_pig
+            }]
+        );
+        assert_eq!(
+            entity_actions(east.actions()),
+            vec![ActionRecord::Entity {
+                by: uuid,
+                entity_id: east_cow
+            }]
+        );
         assert!(!west.actions().contains(&ActionRecord::Block {
             by: uuid,
             position: [3, 63, 0]

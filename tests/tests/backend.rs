@@ -1,13 +1,11 @@
 //! The reference backend on its own, with the Rust test client standing in for the proxy
 //! (it signs `velocity:player_info` itself).
 
-use std::{net::SocketAddr, time::Duration};
+use std::time::Duration;
 
 use azalea_block::{BlockState, blocks};
 use azalea_protocol::packets::game::ClientboundGamePacket;
-use meridian_examples::{
-    BackendConfig, BackendHandle, NO_FORWARDING, ReferenceBackend, SECRET_MISMATCH,
-};
+use meridian_examples::{BackendConfig, NO_FORWARDING, SECRET_MISMATCH};
 use meridian_tests::{
     client::{ClientError, TestClient, chunk},
     within,
@@ -16,33 +14,15 @@ use meridian_wire::{
     ids::game::{clientbound as ids, serverbound},
     varint::write_varint,
 };
-use tokio::{io::AsyncReadExt, net::TcpListener, task::JoinHandle};
-use tokio_util::sync::CancellationToken;
+use tokio::io::AsyncReadExt;
 
 const SECRET: &str = "backend-test-secret";
 const WAIT: Duration = Duration::from_secs(10);
 
-struct Backend {
-    addr: SocketAddr,
-    handle: BackendHandle,
-    shutdown: CancellationToken,
-    task: JoinHandle<Result<(), meridian_examples::BackendError>>,
-}
+use meridian_tests::cluster::StandaloneBackend as Backend;
 
 async fn start(config: BackendConfig) -> Backend {
-    meridian_tests::init_tracing();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let backend = ReferenceBackend::new(config);
-    let handle = backend.handle();
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(backend.run(listener, shutdown.clone()));
-    Backend {
-        addr,
-        handle,
-        shutdown,
-        task,
-    }
+    Backend::start(config).await
 }
 
 async fn start_default(id: &str) -> Backend {

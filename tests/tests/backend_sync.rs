@@ -5,14 +5,14 @@
 //! Nothing waits on a clock to synchronise: a `/whereami` round trip proves that everything
 //! sent before it was handled, since a connection handles its packets in order.
 
-use std::{net::SocketAddr, time::Duration};
+use std::time::Duration;
 
 use azalea_protocol::packets::game::{
     ClientboundGamePacket, c_game_event::EventType, s_custom_payload::ServerboundCustomPayload,
 };
 use azalea_registry::builtin::{ItemKind, MobEffect};
 use bytes::Bytes;
-use meridian_examples::{BackendConfig, BackendHandle, DamageOutcome, ReferenceBackend};
+use meridian_examples::{BackendConfig, DamageOutcome};
 use meridian_tests::{client::TestClient, within};
 use meridian_wire::ids::game::clientbound as ids;
 use sync_plugin_protocol::{
@@ -21,35 +21,17 @@ use sync_plugin_protocol::{
     MirrorState, PlayerState, RelayDamage, RelayEffect, RelayKnockback, Role, SetRole,
     StateRequest, SyncPeer, TeleportDummy, Zone, ZoneAssignment, encode_to_bytes,
 };
-use tokio::{net::TcpListener, task::JoinHandle, time::Instant};
-use tokio_util::sync::CancellationToken;
+use tokio::time::Instant;
 use uuid::Uuid;
 
 const SECRET: &str = "backend-sync-secret";
 const WAIT: Duration = Duration::from_secs(10);
 const SPAWN: [f64; 3] = [-8.5, 64.0, 0.5];
 
-struct Backend {
-    addr: SocketAddr,
-    handle: BackendHandle,
-    _shutdown: CancellationToken,
-    _task: JoinHandle<Result<(), meridian_examples::BackendError>>,
-}
+use meridian_tests::cluster::StandaloneBackend as Backend;
 
 async fn start(config: BackendConfig) -> Backend {
-    meridian_tests::init_tracing();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let backend = ReferenceBackend::new(config);
-    let handle = backend.handle();
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(backend.run(listener, shutdown.clone()));
-    Backend {
-        addr,
-        handle,
-        _shutdown: shutdown,
-        _task: task,
-    }
+    Backend::start(config).await
 }
 
 async fn start_default() -> Backend {
