@@ -507,6 +507,7 @@ impl Message {
             Self::RelayKnockback(m) => m.player,
             Self::RelayEffect(m) => m.player,
             Self::MirrorState(m) => m.player,
+            Self::ResendChunks(m) => m.player,
             Self::Hello(_)
             | Self::Welcome(_)
             | Self::Reject(_)
@@ -717,6 +718,34 @@ mod tests {
         });
         assert!(matches!(
             backend.receive(other),
+            Err(SyncError::Protocol(ProtocolError::WrongPlayer { .. }))
+        ));
+    }
+
+    #[test]
+    fn resend_chunks_goes_to_the_backend_about_the_links_player() {
+        let me = Uuid::from_u128(1);
+        let resend = |player| {
+            Message::ResendChunks(crate::message::ResendChunks {
+                player,
+                dimension: "minecraft:overworld".into(),
+                chunks: vec![crate::message::ChunkCoords { x: 0, z: 0 }],
+            })
+        };
+        let mut backend = SyncPeer::backend("lobby-1", vec![]).with_player(me);
+        let mut proxy = SyncPeer::proxy("proxy-a", vec![]).with_player(me);
+        handshake(&mut backend, &mut proxy);
+        assert!(matches!(
+            backend.check_send(&resend(me)),
+            Err(ProtocolError::WrongDirection { .. })
+        ));
+        let payload = &proxy.prepare(&resend(me)).unwrap()[0];
+        assert_eq!(
+            backend.receive_payload(payload),
+            Ok(Incoming::Message(resend(me)))
+        );
+        assert!(matches!(
+            backend.receive(resend(Uuid::from_u128(2))),
             Err(SyncError::Protocol(ProtocolError::WrongPlayer { .. }))
         ));
     }

@@ -42,11 +42,11 @@ pub use handshake::{
 };
 pub use ledger::TransferLedger;
 pub use message::{
-    Annotation, ApplyOutcome, ApplyState, Direction, EXTENSION_RANGE_START, Fragment, Heartbeat,
-    Hello, Message, MessageType, MirrorState, PositionReport, Reject, RelayDamage, RelayEffect,
-    RelayKnockback, Role, SetRole, Side, StateApplied, StateRefused, StateRequest, StateSnapshot,
-    TeleportDummy, Vec3, Welcome, Zone, ZoneAssignment, ZonesApplied, annotate, decode, encode,
-    encode_to_bytes,
+    Annotation, ApplyOutcome, ApplyState, ChunkCoords, Direction, EXTENSION_RANGE_START, Fragment,
+    Heartbeat, Hello, Message, MessageType, MirrorState, PositionReport, Reject, RelayDamage,
+    RelayEffect, RelayKnockback, ResendChunks, Role, SetRole, Side, StateApplied, StateRefused,
+    StateRequest, StateSnapshot, TeleportDummy, Vec3, Welcome, Zone, ZoneAssignment, ZonesApplied,
+    annotate, decode, encode, encode_to_bytes,
 };
 pub use state::{
     Abilities, Attacker, Effect, EquipmentEntry, EquipmentSlot, Experience, GameMode,
@@ -104,6 +104,8 @@ pub mod limits {
     pub const MAX_ZONE_ID_LEN: usize = 64;
     /// Zones in one `ZoneAssignment`.
     pub const MAX_ZONES: usize = 4096;
+    /// Chunks in one `ResendChunks`.
+    pub const MAX_RESEND_CHUNKS: usize = 4096;
     /// Entries in `PlayerState.inventory`: one per slot 0–40.
     pub const MAX_INVENTORY_ENTRIES: usize = 41;
     /// Entries in `PlayerState.ender_chest`: one per slot 0–26.

@@ -10,7 +10,8 @@ use crate::MAX_MESSAGE_LEN;
 use crate::codec::{DecodeError, EncodeError, Encoding, Reader, Writer};
 use crate::limits::{
     MAX_CAPABILITIES, MAX_CAPABILITY_LEN, MAX_EQUIPMENT_ENTRIES, MAX_FRAGMENT_DATA_LEN,
-    MAX_IDENTIFIER_LEN, MAX_NODE_ID_LEN, MAX_REASON_LEN, MAX_ZONE_ID_LEN, MAX_ZONES,
+    MAX_IDENTIFIER_LEN, MAX_NODE_ID_LEN, MAX_REASON_LEN, MAX_RESEND_CHUNKS, MAX_ZONE_ID_LEN,
+    MAX_ZONES,
 };
 use crate::state::{Attacker, Effect, EquipmentEntry, Location, PlayerState};
 
@@ -113,6 +114,8 @@ message_types! {
     ZoneAssignment = 0x18, ToBackend;
     /// The backend now simulates exactly the zones of this epoch.
     ZonesApplied = 0x19, ToProxy;
+    /// Send these chunks, and the entities in them, to the player again.
+    ResendChunks = 0x1A, ToBackend;
     /// Damage a dummy took (to proxy) or damage to apply (to the primary).
     RelayDamage = 0x20, Both;
     /// Knockback a dummy took (to proxy) or knockback to apply (to the primary).
@@ -396,6 +399,47 @@ pub struct ZonesApplied {
     pub epoch: i64,
 }
 
+/// A chunk column's coordinates: the block coordinates divided by 16, rounded down (`blockX >> 4`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChunkCoords {
+    /// Chunk X.
+    pub x: i32,
+    /// Chunk Z.
+    pub z: i32,
+}
+
+impl ChunkCoords {
+    fn write(&self, w: &mut Writer<'_>) {
+        w.var_int("chunk.x", self.x);
+        w.var_int("chunk.z", self.z);
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            x: r.var_int("chunk.x")?,
+            z: r.var_int("chunk.z")?,
+        })
+    }
+
+    /// Two one-byte VarInts.
+    const MIN_LEN: usize = 2;
+}
+
+/// `ResendChunks` (proxy → backend): send these chunks and the entities in them to the player again.
+///
+/// The proxy dropped what this backend sent for these chunks while another backend owned them;
+/// now this backend owns them, the player must get them from it. Chunks the backend has not
+/// sent this player (or has since told it to forget) are ignored. There is no answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResendChunks {
+    /// The player.
+    pub player: Uuid,
+    /// The dimension the chunks are in.
+    pub dimension: String,
+    /// The chunks, at most [`crate::limits::MAX_RESEND_CHUNKS`].
+    pub chunks: Vec<ChunkCoords>,
+}
+
 /// A point in a world (block-space coordinates).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Vec3 {
@@ -481,6 +525,7 @@ pub enum Message {
     StateApplied(StateApplied),
     ZoneAssignment(ZoneAssignment),
     ZonesApplied(ZonesApplied),
+    ResendChunks(ResendChunks),
     RelayDamage(RelayDamage),
     RelayKnockback(RelayKnockback),
     RelayEffect(RelayEffect),
@@ -515,6 +560,7 @@ impl Message {
             Self::StateApplied(_) => T::StateApplied,
             Self::ZoneAssignment(_) => T::ZoneAssignment,
             Self::ZonesApplied(_) => T::ZonesApplied,
+            Self::ResendChunks(_) => T::ResendChunks,
             Self::RelayDamage(_) => T::RelayDamage,
             Self::RelayKnockback(_) => T::RelayKnockback,
             Self::RelayEffect(_) => T::RelayEffect,
@@ -620,6 +666,14 @@ impl Message {
             Self::ZonesApplied(m) => {
                 w.var_long("epoch", m.epoch);
                 Ok(())
+            }
+            Self::ResendChunks(m) => {
+                w.uuid("player", &m.player);
+                w.string("dimension", &m.dimension, MAX_IDENTIFIER_LEN)?;
+                w.list("chunks", &m.chunks, MAX_RESEND_CHUNKS, |w, c| {
+                    c.write(w);
+                    Ok(())
+                })
             }
             Self::RelayDamage(m) => {
                 w.uuid("player", &m.player);
@@ -754,6 +808,16 @@ impl Message {
             }),
             T::ZonesApplied => Self::ZonesApplied(ZonesApplied {
                 epoch: r.var_long("epoch")?,
+            }),
+            T::ResendChunks => Self::ResendChunks(ResendChunks {
+                player: r.uuid("player")?,
+                dimension: r.string("dimension", MAX_IDENTIFIER_LEN)?,
+                chunks: r.list(
+                    "chunks",
+                    MAX_RESEND_CHUNKS,
+                    ChunkCoords::MIN_LEN,
+                    ChunkCoords::read,
+                )?,
             }),
             T::RelayDamage => Self::RelayDamage(RelayDamage {
                 player: r.uuid("player")?,
@@ -989,6 +1053,58 @@ mod tests {
             })
         ));
         assert_eq!(&buf[..], b"keep");
+    }
+
+    fn resend(chunks: Vec<ChunkCoords>) -> Message {
+        Message::ResendChunks(ResendChunks {
+            player: Uuid::from_u128(0x0102_0304_0506_0708_090a_0b0c_0d0e_0f10),
+            dimension: "m:o".into(),
+            chunks,
+        })
+    }
+
+    #[test]
+    fn resend_chunks_encoding() {
+        let msg = resend(vec![
+            ChunkCoords { x: 0, z: -1 },
+            ChunkCoords { x: 300, z: 5 },
+        ]);
+        let mut expected = vec![0x1a];
+        expected.extend(1..=16u8);
+        expected.extend([0x03, b'm', b':', b'o']);
+        // Count 2, then (0, -1) and (300, 5) as VarInts.
+        expected.extend([0x02, 0x00, 0xff, 0xff, 0xff, 0xff, 0x0f, 0xac, 0x02, 0x05]);
+        let bytes = encode_to_bytes(&msg).unwrap();
+        assert_eq!(bytes.as_ref(), expected.as_slice());
+        assert_eq!(decode(&bytes), Ok(msg));
+        assert_eq!(MessageType::ResendChunks.direction(), Direction::ToBackend);
+    }
+
+    #[test]
+    fn resend_chunks_list_is_bounded() {
+        let most = resend(vec![ChunkCoords { x: 1, z: 1 }; MAX_RESEND_CHUNKS]);
+        let bytes = encode_to_bytes(&most).unwrap();
+        assert_eq!(decode(&bytes), Ok(most));
+        let too_many = resend(vec![ChunkCoords { x: 1, z: 1 }; MAX_RESEND_CHUNKS + 1]);
+        assert_eq!(
+            encode_to_bytes(&too_many),
+            Err(EncodeError::Oversized {
+                context: "chunks",
+                len: MAX_RESEND_CHUNKS + 1,
+                max: MAX_RESEND_CHUNKS
+            })
+        );
+        // A count over the maximum is refused before the items are read.
+        let mut hostile = bytes[..bytes.len() - 2 * MAX_RESEND_CHUNKS - 2].to_vec();
+        hostile.extend([0x81, 0x20]);
+        assert_eq!(
+            decode(&hostile),
+            Err(DecodeError::Oversized {
+                context: "chunks",
+                len: MAX_RESEND_CHUNKS + 1,
+                max: MAX_RESEND_CHUNKS
+            })
+        );
     }
 
     #[test]

@@ -323,6 +323,21 @@ fn message() -> impl Strategy<Value = Message> {
         any::<i64>().prop_map(|epoch| Message::ZonesApplied(ZonesApplied { epoch })),
         (
             uuid(),
+            identifier(),
+            vec(
+                any::<(i32, i32)>().prop_map(|(x, z)| ChunkCoords { x, z }),
+                0..8
+            )
+        )
+            .prop_map(|(player, dimension, chunks)| {
+                Message::ResendChunks(ResendChunks {
+                    player,
+                    dimension,
+                    chunks,
+                })
+            }),
+        (
+            uuid(),
             f32_finite(),
             identifier(),
             option::of(

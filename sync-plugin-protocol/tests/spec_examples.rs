@@ -2,8 +2,9 @@
 //! message built here and encode back to the same bytes, and every message type must have an example.
 //!
 //! An example in the spec is a line `<!-- example: NAME -->` followed by a ```` ```hex ```` block; `#`
-//! starts a comment. To regenerate the blocks after changing a message:
-//! `cargo test -p sync-plugin-protocol --test spec_examples -- --ignored --nocapture print_examples`.
+//! starts a comment. To regenerate the blocks after changing a message (a new example needs its
+//! marker and an empty ```` ```hex ```` block in the spec first):
+//! `MERIDIAN_UPDATE_SPEC=1 cargo test -p sync-plugin-protocol --test spec_examples`.
 
 use std::collections::BTreeMap;
 
@@ -222,6 +223,11 @@ fn example(kind: MessageType) -> Message {
             ],
         }),
         MessageType::ZonesApplied => Message::ZonesApplied(ZonesApplied { epoch: 42 }),
+        MessageType::ResendChunks => Message::ResendChunks(ResendChunks {
+            player: PLAYER,
+            dimension: OVERWORLD.into(),
+            chunks: vec![ChunkCoords { x: 16, z: -1 }, ChunkCoords { x: 17, z: -1 }],
+        }),
         MessageType::RelayDamage => Message::RelayDamage(RelayDamage {
             player: PLAYER,
             amount: 6.0,
