@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use meridian_bench::{
     pin::{self, Pinning},
     proc_stats::Machine,
-    scenario::{Features, Options},
+    scenario::Options,
 };
 
 #[derive(Debug, Parser)]
@@ -36,9 +36,6 @@ enum Command {
         /// The `meridian` binary (default: next to this one).
         #[arg(long)]
         meridian: Option<PathBuf>,
-        /// Measure `meridian-2` (needs dummy links in the proxy).
-        #[arg(long)]
-        dummy_links: bool,
         /// Average chunk columns per second per player in steady traffic.
         #[arg(long, default_value_t = 4.0)]
         chunks_per_sec: f64,
@@ -98,7 +95,6 @@ fn main() -> ExitCode {
             players,
             runs,
             meridian,
-            dummy_links,
             chunks_per_sec,
             measure_secs,
             swap_crossings,
@@ -179,7 +175,6 @@ fn main() -> ExitCode {
                 flood_measure: secs(if quick { 1.5 } else { 4.0 }),
                 noisy_retries: if quick { 0 } else { 2 },
                 chunks_per_sec,
-                features: Features { dummy_links },
                 swap_crossings: swap_crossings.unwrap_or(if quick { 20 } else { 100 }),
                 only_swap,
                 meridian,
@@ -207,12 +202,10 @@ fn main() -> ExitCode {
                     eprintln!("finished in {:.1} s", started.elapsed().as_secs_f64());
                     println!("{}", results.to_table());
                     println!("{}", results.to_json());
-                    // A swap that did not happen is a failure, not a missing figure.
-                    if let Some(e) = results.swap_error() {
-                        eprintln!(
-                            "meridian-bench: the swap scenario failed: {e} (logs kept in {})",
-                            work_dir.display()
-                        );
+                    // A swap that did not happen, or a meridian-2 without its dummy links, is a
+                    // failure, not a missing figure.
+                    if let Some(e) = results.failure() {
+                        eprintln!("meridian-bench: {e} (logs kept in {})", work_dir.display());
                         return ExitCode::from(3);
                     }
                     let _ = std::fs::remove_dir_all(&work_dir);

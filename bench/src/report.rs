@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::{
     proc_stats::Machine,
-    scenario::{Features, Kind, PENDING_DUMMY, SWAP_NOT_RUN, ScenarioRun},
+    scenario::{Kind, SWAP_NOT_RUN, ScenarioRun},
     stats::{Metrics, median, median_metrics, percentile, round},
     swap::{Crossing, Side, SwapRun},
 };
@@ -23,11 +23,12 @@ pub struct Results {
     pub players: Vec<usize>,
     pub machine: Machine,
     pub pinning: String,
-    pub features: Features,
     pub method: Value,
     /// `/proc/loadavg` before and after: other work on the machine skews every figure.
     pub loadavg: [String; 2],
     pub scenarios: BTreeMap<Kind, Vec<ScenarioRun>>,
+    /// The first error of each scenario that failed in any run: its figures are void.
+    pub failures: BTreeMap<Kind, String>,
     /// The swap scenario, run by run (empty when not run).
     pub swap: Vec<Result<SwapRun, String>>,
 }
@@ -73,8 +74,23 @@ impl Results {
             .or_else(|| self.players.first().copied())
     }
 
+    /// The runs of `kind`; none if it failed in any run (a failed run voids the others: the
+    /// medians would come from fewer runs than reported, or from a proxy without its links).
     fn runs_of(&self, kind: Kind) -> &[ScenarioRun] {
+        if self.failures.contains_key(&kind) {
+            return &[];
+        }
         self.scenarios.get(&kind).map_or(&[], Vec::as_slice)
+    }
+
+    /// Why `kind` has no figures: it failed, or it was not run.
+    fn missing(&self, kind: Kind) -> Option<String> {
+        if let Some(e) = self.failures.get(&kind) {
+            return Some(format!("the {} scenario failed: {e}", kind.name()));
+        }
+        self.runs_of(kind)
+            .is_empty()
+            .then(|| format!("the {} scenario was not run", kind.name()))
     }
 
     fn at(run: &ScenarioRun, n: usize, key: &str) -> Option<f64> {
@@ -244,6 +260,18 @@ impl Results {
         r
     }
 
+    /// The first failure of any scenario, if any: the bench then exits with an error.
+    pub fn failure(&self) -> Option<String> {
+        self.failures
+            .iter()
+            .map(|(kind, e)| format!("the {} scenario failed: {e}", kind.name()))
+            .chain(
+                self.swap_error()
+                    .map(|e| format!("the swap scenario failed: {e}")),
+            )
+            .next()
+    }
+
     /// The first failure of the swap scenario, if any: a swap that did not happen.
     pub fn swap_error(&self) -> Option<&str> {
         self.swap
@@ -372,17 +400,21 @@ impl Results {
 
     /// Why a figure is missing.
     fn pending(&self, key: &str) -> Option<String> {
-        match key {
-            "mem_dummy_kib_per_player" if !self.features.dummy_links => {
-                Some(PENDING_DUMMY.to_owned())
+        // The scenarios each figure is taken from.
+        let from: &[Kind] = match key {
+            "swap_p99_ms" | "swap_stall_max_ms" => {
+                return Some(match self.swap_error() {
+                    Some(e) => format!("the swap scenario failed: {e}"),
+                    None if self.swap.is_empty() => SWAP_NOT_RUN.to_owned(),
+                    None => "no crossing measured".to_owned(),
+                });
             }
-            "swap_p99_ms" | "swap_stall_max_ms" => Some(match self.swap_error() {
-                Some(e) => format!("the swap scenario failed: {e}"),
-                None if self.swap.is_empty() => SWAP_NOT_RUN.to_owned(),
-                None => "no crossing measured".to_owned(),
-            }),
-            _ => None,
-        }
+            "mem_dummy_kib_per_player" => &[Kind::Meridian2],
+            "mem_idle_kib_per_player" => &[Kind::Meridian],
+            "throughput_vs_relay" | "cpu_per_packet_vs_relay" => &[Kind::Meridian, Kind::Relay],
+            _ => &[Kind::Meridian, Kind::Relay, Kind::Direct],
+        };
+        from.iter().find_map(|&k| self.missing(k))
     }
 
     /// A few headline figures run by run, to show the spread behind the medians.
@@ -421,8 +453,9 @@ impl Results {
         let meridian_keys: Vec<String> = self.summary(Kind::Meridian).0.into_keys().collect();
         for kind in Kind::ALL {
             let mut s = Map::new();
-            match kind.available(self.features) {
-                Ok(()) if !self.runs_of(kind).is_empty() => {
+            s.insert("error".into(), json!(self.failures.get(&kind)));
+            match self.missing(kind) {
+                None => {
                     let (top, players) = self.summary(kind);
                     s.insert("available".into(), json!(true));
                     s.insert("reason".into(), Value::Null);
@@ -436,8 +469,7 @@ impl Results {
                     s.insert("players".into(), Value::Object(per));
                     s.insert("per_run".into(), self.per_run(kind));
                 }
-                result => {
-                    let reason = result.err().unwrap_or("not run");
+                Some(reason) => {
                     s.insert("available".into(), json!(false));
                     s.insert("reason".into(), json!(reason));
                     for k in &meridian_keys {
@@ -497,10 +529,7 @@ impl Results {
         let kinds: Vec<Kind> = Kind::ALL.to_vec();
         let summaries: Vec<Option<(Metrics, BTreeMap<usize, Metrics>)>> = kinds
             .iter()
-            .map(|&k| {
-                (k.available(self.features).is_ok() && !self.runs_of(k).is_empty())
-                    .then(|| self.summary(k))
-            })
+            .map(|&k| (!self.runs_of(k).is_empty()).then(|| self.summary(k)))
             .collect();
         let header = |out: &mut String, first: &str| {
             out.push_str(&format!("| {first} |"));
@@ -567,8 +596,13 @@ impl Results {
             }
             out.push('\n');
         }
-        let per_rows: [(&str, &str); 16] = [
+        let per_rows: [(&str, &str); 18] = [
             ("joined", "players joined"),
+            ("dummy_links", "players with a dummy link (admin API)"),
+            (
+                "dummy_link_seconds",
+                "s from joined to every dummy link open",
+            ),
             ("rtt_p50_us", "ping RTT µs p50"),
             ("rtt_p99_us", "ping RTT µs p99"),
             ("rtt_max_us", "ping RTT µs max"),
@@ -664,8 +698,8 @@ impl Results {
             out.push_str(&format!("| {key} | {} | | (detail) |\n", cell(value)));
         }
         for kind in kinds {
-            if let Err(reason) = kind.available(self.features) {
-                out.push_str(&format!("\n`{}`: not measured: {reason}\n", kind.name()));
+            if let Some(reason) = self.missing(kind) {
+                out.push_str(&format!("\n**`{}` not measured**: {reason}\n", kind.name()));
             }
         }
         out
@@ -726,10 +760,10 @@ mod tests {
                 kernel: "test".into(),
             },
             pinning: "test".into(),
-            features: Features::default(),
             method: json!({}),
             loadavg: [String::new(), String::new()],
             scenarios,
+            failures: BTreeMap::new(),
             swap: Vec::new(),
         }
     }
@@ -744,6 +778,61 @@ mod tests {
         assert_eq!(r["mem_idle_kib_per_player"], Some(40.0));
         assert_eq!(r["mem_dummy_kib_per_player"], None);
         assert_eq!(r["swap_p99_ms"], None);
+    }
+
+    #[test]
+    fn memory_with_a_dummy_link_comes_from_meridian_2_and_a_failure_voids_it() {
+        let mut r = results();
+        let with_dummy = |kib: f64| {
+            let mut run = run(180.0, 4.0, 300.0);
+            if let Some(m) = run.players.get_mut(&10) {
+                m.insert("mem_idle_kib_per_player".into(), Some(kib));
+                m.insert("dummy_links".into(), Some(10.0));
+            }
+            run
+        };
+        r.scenarios.insert(
+            Kind::Meridian2,
+            vec![with_dummy(150.0), with_dummy(100.0), with_dummy(170.0)],
+        );
+        assert_eq!(r.ratios()["mem_dummy_kib_per_player"], Some(150.0));
+        assert_eq!(r.failure(), None);
+        let v = r.to_json();
+        assert_eq!(v["scenarios"]["meridian-2"]["available"], json!(true));
+        assert!(v["scenarios"]["meridian-2"]["error"].is_null());
+        assert_eq!(
+            v["scenarios"]["meridian-2"]["mem_idle_kib_per_player"],
+            json!(150.0)
+        );
+        assert_eq!(
+            v["scenarios"]["meridian-2"]["players"]["10"]["dummy_links"],
+            json!(10.0)
+        );
+        assert_eq!(v["targets"]["mem_dummy_kib_per_player"]["met"], json!(true));
+        let table = r.to_table();
+        assert!(table.contains("| mem_dummy_kib_per_player | 150 | <= 192 | yes |"));
+        assert!(table.contains("| players with a dummy link (admin API) | – | – | – | 10 |"));
+
+        // One run without its dummy links voids the scenario: no figure, the reason, an error.
+        r.failures
+            .insert(Kind::Meridian2, "not every player has a dummy link".into());
+        assert_eq!(r.ratios()["mem_dummy_kib_per_player"], None);
+        assert!(r.failure().unwrap().contains("meridian-2 scenario failed"));
+        let v = r.to_json();
+        assert_eq!(v["scenarios"]["meridian-2"]["available"], json!(false));
+        assert_eq!(
+            v["scenarios"]["meridian-2"]["error"],
+            json!("not every player has a dummy link")
+        );
+        assert!(
+            v["targets"]["mem_dummy_kib_per_player"]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("not every player has a dummy link")
+        );
+        // The other figures stand.
+        assert_eq!(r.ratios()["mem_idle_kib_per_player"], Some(40.0));
+        assert!(r.to_table().contains("**`meridian-2` not measured**"));
     }
 
     #[test]
@@ -805,8 +894,20 @@ mod tests {
             assert!(v["scenarios"][name].is_object(), "{name}");
             assert!(v["scenarios"][name]["available"].is_boolean(), "{name}");
         }
+        // Not run here: reported as such, with every key of a measured scenario.
         assert_eq!(v["scenarios"]["meridian-2"]["available"], json!(false));
-        assert!(v["scenarios"]["meridian-2"]["reason"].is_string());
+        assert!(
+            v["scenarios"]["meridian-2"]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("not run")
+        );
+        assert!(
+            v["scenarios"]["meridian-2"]
+                .as_object()
+                .unwrap()
+                .contains_key("mem_idle_kib_per_player")
+        );
         assert!(v["scenarios"]["meridian-2"]["rtt_p99_us"].is_null());
         assert_eq!(v["scenarios"]["meridian"]["added_rtt_p99_us"], json!(50.0));
         for key in RATIO_KEYS {

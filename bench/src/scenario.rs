@@ -6,16 +6,17 @@
 //! - `relay`: through `meridian-bench relay` (tokio `copy_bidirectional`), its own process;
 //! - `meridian`: through `meridian run --config …` with one backend;
 //! - `meridian-2`: as `meridian` with a second backend whose zone is in view of every player, so
-//!   the proxy holds a dummy link per player (pending the feature; see [`Features`]).
+//!   the proxy holds a dummy link per player; every link is verified before anything is
+//!   measured (see [`verify_dummies`]).
 //!
 //! Phases of one scenario in one run:
 //! 1. **login**: sequential logins through the path to the reference backend, timed from connect
-//!    to the play `login` packet.
+//!    to the play `login` packet (not in `meridian-2`: see [`Kind::single_link_phases`]).
 //! 2. **players**: the fleet grows to each N; at each N, idle (memory), then steady open-loop
 //!    traffic: a warm-up, then a measured window (latency, packet rates, CPU).
 //! 3. **throughput**: a few clients receive chunk frames as fast as the path carries them, once
 //!    with compression (threshold 256 on both sides: the proxy passes frames through) and once
-//!    without.
+//!    without (not in `meridian-2` either).
 //!
 //! The **swap** ([`swap`](fn@swap) here, the walk in [`crate::swap`](mod@crate::swap)) runs once per run after the
 //! scenarios: Meridian in front of two reference backends, one player crossing their border.
@@ -46,18 +47,14 @@ use crate::{
 /// The compression threshold of the compressed runs (vanilla's and the proxy's default).
 pub const THRESHOLD: u32 = 256;
 
-/// Proxy features the bench depends on. Flip a field (or pass the matching flag) when the
-/// proxy gains the feature; nothing else needs to change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Features {
-    /// The proxy opens a dummy link to the owner of every other zone in a player's view.
-    pub dummy_links: bool,
-}
-
-/// Why `meridian-2` is not measured while dummy links are missing.
-pub const PENDING_DUMMY: &str = "dummy links are not implemented in the proxy yet; \
-     run with --dummy-links once they are (the scenario config is ready: two backends, players \
-     in view of the zone border)";
+/// How long the proxy may take to open every player's dummy link in `meridian-2` after the
+/// fleet has joined (a dummy login is a full backend login; the proxy's own limit for one is
+/// the generated `backend_login_timeout_ms`, 30 s).
+pub const DUMMY_DEADLINE: Duration = Duration::from_secs(30);
+/// The backends of `meridian-2`, as the generated config names them: the players' primary and
+/// the owner of the zone in view.
+pub const PRIMARY_ID: &str = "west";
+pub const DUMMY_ID: &str = "east";
 /// Why swap latency is not measured when it is not.
 pub const SWAP_NOT_RUN: &str = "the swap scenario was not run (--swap-crossings 0)";
 
@@ -82,12 +79,12 @@ impl Kind {
         }
     }
 
-    /// Whether the scenario can run, or why not.
-    pub fn available(self, features: Features) -> Result<(), &'static str> {
-        match self {
-            Kind::Meridian2 if !features.dummy_links => Err(PENDING_DUMMY),
-            _ => Ok(()),
-        }
+    /// Whether the scenario runs the login and throughput phases. `meridian-2` does not: its
+    /// login is the same path as `meridian`'s (the dummy link opens after the client is in
+    /// play), and a flood through one primary link is what `meridian` measures already; what
+    /// the dummy links change is latency, CPU and memory with every player linked twice.
+    pub fn single_link_phases(self) -> bool {
+        self != Kind::Meridian2
     }
 
     fn tag(self) -> char {
@@ -118,7 +115,6 @@ pub struct Options {
     pub noisy_retries: u32,
     /// Average chunk columns per second per player in steady traffic.
     pub chunks_per_sec: f64,
-    pub features: Features,
     /// Border crossings measured by the swap scenario, over all runs (0: not run).
     pub swap_crossings: usize,
     /// Skip every scenario but the swap.
@@ -433,6 +429,8 @@ fn signal(name: &str, pid: u32) {
 #[derive(Debug)]
 struct Target {
     addr: SocketAddr,
+    /// The proxy's admin API, where the scenario checks what the proxy holds.
+    admin: Option<SocketAddr>,
     process: Option<Spawned>,
 }
 
@@ -445,6 +443,12 @@ impl Target {
         if let Some(p) = self.process {
             p.stop().await;
         }
+    }
+
+    fn log_tail(&self) -> String {
+        self.process
+            .as_ref()
+            .map_or_else(String::new, Spawned::log_tail)
     }
 }
 
@@ -465,10 +469,12 @@ async fn target(
     threshold: Option<u32>,
 ) -> Result<Target, String> {
     let direct = backends[0].addr;
+    let mut admin = None;
     let (program, args, addr) = match kind {
         Kind::Direct => {
             return Ok(Target {
                 addr: direct,
+                admin: None,
                 process: None,
             });
         }
@@ -488,7 +494,13 @@ async fn target(
         Kind::Meridian | Kind::Meridian2 => {
             let addr = free_port().await?;
             let path = opts.work_dir.join(format!("{label}.toml"));
-            let config = proxy_config(addr, backends, threshold, &env.secret);
+            let mut config = proxy_config(addr, backends, threshold, &env.secret);
+            // With more than one backend the scenario verifies the links through the API.
+            if backends.len() > 1 {
+                let bind = free_port().await?;
+                config.push_str(&admin_config(bind));
+                admin = Some(bind);
+            }
             std::fs::write(&path, config).map_err(|e| format!("{}: {e}", path.display()))?;
             let args = vec![
                 "run".to_owned(),
@@ -500,10 +512,17 @@ async fn target(
     };
     let mut process = Spawned::start(opts, label, &program, &args).await?;
     process.ready(addr).await?;
+    if let Some(admin) = admin {
+        process.ready(admin).await?;
+        // The API's first answer allocates its own buffers: before the baseline, so that they
+        // are not counted as the players' memory.
+        swap::http_get(admin, "/api/players").await?;
+    }
     // Let the start-up settle before the baseline is sampled.
     tokio::time::sleep(Duration::from_millis(300)).await;
     Ok(Target {
         addr,
+        admin,
         process: Some(process),
     })
 }
@@ -519,21 +538,169 @@ pub async fn run(opts: &Options, env: &Env, kind: Kind, run: usize) -> Result<Sc
     let main_backends: Vec<BackendRef> = match kind {
         Kind::Meridian2 => vec![
             BackendRef {
-                id: "west",
+                id: PRIMARY_ID,
                 addr: env.compressed.addr,
             },
             BackendRef {
-                id: "east",
+                id: DUMMY_ID,
                 addr: env.second.addr,
             },
         ],
         _ => vec![BackendRef {
-            id: "west",
+            id: PRIMARY_ID,
             addr: env.compressed.addr,
         }],
     };
 
     // 1. Login time, against the reference backend (full configuration: registries, tags).
+    if kind.single_link_phases() {
+        login_phase(opts, env, kind, &tag, &mut out.metrics).await?;
+    }
+
+    // 2. Players: idle memory, then steady traffic, at each fleet size.
+    let t = target(
+        opts,
+        env,
+        kind,
+        &format!("{tag}-main"),
+        &main_backends,
+        Some(THRESHOLD),
+    )
+    .await?;
+    let baseline = t.sample();
+    put(
+        &mut out.metrics,
+        "rss_baseline_kib",
+        baseline.map(|b| b.rss_kib as f64),
+    );
+    let sources: Vec<&Source> = match kind {
+        Kind::Meridian2 => vec![&env.compressed, &env.second],
+        _ => vec![&env.compressed],
+    };
+    for s in &sources {
+        s.control.set_chunks_per_sec(opts.chunks_per_sec);
+        s.control.set_mode(Mode::Idle);
+    }
+    let mut fleet = Fleet::new();
+    let prefix = format!("p{tag}x");
+    for &n in &opts.players {
+        eprintln!("  [{}] {n} players", kind.name());
+        let joined_before = fleet.len();
+        let started = Instant::now();
+        fleet
+            .grow_to(n, t.addr, env.secret.as_bytes(), &prefix, 32)
+            .await;
+        let m = out.players.entry(n).or_default();
+        put(m, "joined", Some(fleet.len() as f64));
+        put(
+            m,
+            "join_seconds",
+            Some(started.elapsed().as_secs_f64()).filter(|_| fleet.len() > joined_before),
+        );
+        // Every player must hold its dummy link before anything is measured: a figure taken
+        // with some links missing would flatter the proxy.
+        if kind == Kind::Meridian2 {
+            let linking = Instant::now();
+            let verified = verify_dummies(env, &t, &prefix, fleet.len(), DUMMY_DEADLINE).await;
+            match verified {
+                Ok(linked) => {
+                    put(m, "dummy_links", Some(linked as f64));
+                    put(
+                        m,
+                        "dummy_link_seconds",
+                        Some(linking.elapsed().as_secs_f64()),
+                    );
+                }
+                Err(e) => {
+                    fleet.shutdown().await;
+                    t.stop().await;
+                    return Err(e);
+                }
+            }
+        }
+        // Idle: connected, nothing flowing.
+        fleet.set_active(false);
+        tokio::time::sleep(Duration::from_millis(if opts.quick { 300 } else { 700 })).await;
+        let idle = t.sample();
+        put(m, "rss_idle_kib", idle.map(|s| s.rss_kib as f64));
+        put(
+            m,
+            "mem_idle_kib_per_player",
+            match (idle, baseline) {
+                (Some(i), Some(b)) if !fleet.is_empty() => {
+                    Some((i.rss_kib as f64 - b.rss_kib as f64) / fleet.len() as f64)
+                }
+                _ => None,
+            },
+        );
+        steady(opts, &t, &fleet, &sources, n, m).await;
+        // And they must still hold it afterwards: a link lost under load voids the window.
+        if kind == Kind::Meridian2
+            && let Err(e) = verify_dummies(env, &t, &prefix, fleet.len(), CHECK_AGAIN).await
+        {
+            fleet.shutdown().await;
+            t.stop().await;
+            return Err(format!("after the steady window: {e}"));
+        }
+    }
+    if let Some(failure) = fleet.join_failures.first() {
+        eprintln!(
+            "    {} joins failed, e.g.: {failure}",
+            fleet.join_failures.len()
+        );
+    }
+    fleet.shutdown().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    if !kind.single_link_phases() {
+        t.stop().await;
+        return Ok(out);
+    }
+
+    // 3. Throughput, compressed (same process), then plain (a proxy without compression).
+    eprintln!("  [{}] throughput (compressed)", kind.name());
+    flood(
+        opts,
+        env,
+        &t,
+        &sources,
+        "compressed",
+        &tag,
+        &mut out.metrics,
+    )
+    .await;
+    t.stop().await;
+    let plain = [BackendRef {
+        id: PRIMARY_ID,
+        addr: env.plain.addr,
+    }];
+    let t = target(opts, env, kind, &format!("{tag}-plain"), &plain, None).await?;
+    eprintln!("  [{}] throughput (uncompressed)", kind.name());
+    flood(
+        opts,
+        env,
+        &t,
+        &[&env.plain],
+        "plain",
+        &tag,
+        &mut out.metrics,
+    )
+    .await;
+    t.stop().await;
+    Ok(out)
+}
+
+/// How long the check after a steady window waits: the links were all there before it, so
+/// this only lets the proxy answer.
+const CHECK_AGAIN: Duration = Duration::from_secs(2);
+
+/// Sequential logins through the path to the reference backend, timed.
+async fn login_phase(
+    opts: &Options,
+    env: &Env,
+    kind: Kind,
+    tag: &str,
+    metrics: &mut Metrics,
+) -> Result<(), String> {
     eprintln!("  [{}] login x{}", kind.name(), opts.logins);
     let reference = [BackendRef {
         id: "reference",
@@ -571,115 +738,107 @@ pub async fn run(opts: &Options, env: &Env, kind: Kind, run: usize) -> Result<Sc
     }
     times.sort_unstable();
     let to_ms = |v: Option<u64>| v.map(|ns| ns as f64 / 1e6);
-    put(
-        &mut out.metrics,
-        "login_ms_p50",
-        to_ms(percentile(&times, 0.5)),
-    );
-    put(
-        &mut out.metrics,
-        "login_ms_p99",
-        to_ms(percentile(&times, 0.99)),
-    );
-    put(&mut out.metrics, "login_failures", Some(failures as f64));
+    put(metrics, "login_ms_p50", to_ms(percentile(&times, 0.5)));
+    put(metrics, "login_ms_p99", to_ms(percentile(&times, 0.99)));
+    put(metrics, "login_failures", Some(failures as f64));
     t.stop().await;
+    Ok(())
+}
 
-    // 2. Players: idle memory, then steady traffic, at each fleet size.
-    let t = target(
-        opts,
-        env,
-        kind,
-        &format!("{tag}-main"),
-        &main_backends,
-        Some(THRESHOLD),
-    )
-    .await?;
-    let baseline = t.sample();
-    put(
-        &mut out.metrics,
-        "rss_baseline_kib",
-        baseline.map(|b| b.rss_kib as f64),
-    );
-    let sources: Vec<&Source> = match kind {
-        Kind::Meridian2 => vec![&env.compressed, &env.second],
-        _ => vec![&env.compressed],
+/// How many of the players named `prefix…` the proxy's `GET /api/players` shows with primary
+/// [`PRIMARY_ID`] and exactly one dummy link, to [`DUMMY_ID`]; with the first that is not, as
+/// an example for the error message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DummyCount {
+    /// Players named `prefix…` the proxy lists.
+    pub listed: usize,
+    /// Of those, how many hold the expected links.
+    pub linked: usize,
+    /// The first listed player without them: name, primary, dummies.
+    pub example: Option<String>,
+}
+
+/// Reads `GET /api/players` (`[{name, primary, dummies, …}]`) for the players named `prefix…`.
+pub fn count_dummies(players: &str, prefix: &str) -> Result<DummyCount, String> {
+    let list: serde_json::Value =
+        serde_json::from_str(players).map_err(|e| format!("/api/players is not JSON: {e}"))?;
+    let list = list.as_array().ok_or("/api/players is not a JSON array")?;
+    let mut count = DummyCount {
+        listed: 0,
+        linked: 0,
+        example: None,
     };
-    for s in &sources {
-        s.control.set_chunks_per_sec(opts.chunks_per_sec);
-        s.control.set_mode(Mode::Idle);
+    for player in list {
+        let Some(name) = player["name"].as_str().filter(|n| n.starts_with(prefix)) else {
+            continue;
+        };
+        count.listed += 1;
+        let dummies: Vec<&str> = player["dummies"]
+            .as_array()
+            .map(|d| d.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        if player["primary"] == PRIMARY_ID && dummies == [DUMMY_ID] {
+            count.linked += 1;
+        } else if count.example.is_none() {
+            count.example = Some(format!(
+                "{name}: primary {}, dummies {:?}",
+                player["primary"], dummies
+            ));
+        }
     }
-    let mut fleet = Fleet::new();
-    for &n in &opts.players {
-        eprintln!("  [{}] {n} players", kind.name());
-        let joined_before = fleet.len();
-        let started = Instant::now();
-        fleet
-            .grow_to(n, t.addr, env.secret.as_bytes(), &format!("p{tag}x"), 32)
-            .await;
-        let m = out.players.entry(n).or_default();
-        put(m, "joined", Some(fleet.len() as f64));
-        put(
-            m,
-            "join_seconds",
-            Some(started.elapsed().as_secs_f64()).filter(|_| fleet.len() > joined_before),
-        );
-        // Idle: connected, nothing flowing.
-        fleet.set_active(false);
-        tokio::time::sleep(Duration::from_millis(if opts.quick { 300 } else { 700 })).await;
-        let idle = t.sample();
-        put(m, "rss_idle_kib", idle.map(|s| s.rss_kib as f64));
-        put(
-            m,
-            "mem_idle_kib_per_player",
-            match (idle, baseline) {
-                (Some(i), Some(b)) if !fleet.is_empty() => {
-                    Some((i.rss_kib as f64 - b.rss_kib as f64) / fleet.len() as f64)
-                }
-                _ => None,
-            },
-        );
-        steady(opts, &t, &fleet, &sources, n, m).await;
-    }
-    if let Some(failure) = fleet.join_failures.first() {
-        eprintln!(
-            "    {} joins failed, e.g.: {failure}",
-            fleet.join_failures.len()
-        );
-    }
-    fleet.shutdown().await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    Ok(count)
+}
 
-    // 3. Throughput, compressed (same process), then plain (a proxy without compression).
-    eprintln!("  [{}] throughput (compressed)", kind.name());
-    flood(
-        opts,
-        env,
-        &t,
-        &sources,
-        "compressed",
-        &tag,
-        &mut out.metrics,
-    )
-    .await;
-    t.stop().await;
-    let plain = [BackendRef {
-        id: "west",
-        addr: env.plain.addr,
-    }];
-    let t = target(opts, env, kind, &format!("{tag}-plain"), &plain, None).await?;
-    eprintln!("  [{}] throughput (uncompressed)", kind.name());
-    flood(
-        opts,
-        env,
-        &t,
-        &[&env.plain],
-        "plain",
-        &tag,
-        &mut out.metrics,
-    )
-    .await;
-    t.stop().await;
-    Ok(out)
+/// Waits (up to `deadline`) until the proxy says each of the `n` players named `prefix…` has
+/// its primary on [`PRIMARY_ID`] and a dummy link to [`DUMMY_ID`], and the dummy's backend has
+/// at least `n` players in play; returns how many are linked, or why the scenario cannot be
+/// measured.
+async fn verify_dummies(
+    env: &Env,
+    t: &Target,
+    prefix: &str,
+    n: usize,
+    deadline: Duration,
+) -> Result<usize, String> {
+    let admin = t.admin.ok_or("the meridian-2 proxy has no admin API")?;
+    let until = Instant::now() + deadline;
+    loop {
+        // The backend's side first: cheap, in this process, and the proxy lists a dummy only
+        // after its login is through, which the backend sees first.
+        let in_play = env.second.control.players.load(Ordering::Relaxed);
+        let late = Instant::now() >= until;
+        let count = if in_play >= n as u64 || late {
+            match swap::http_get(admin, "/api/players").await {
+                Ok(body) => Some(count_dummies(&body, prefix)?),
+                // A proxy busy with a thousand dummy logins may answer slowly: ask again.
+                Err(_) if !late => None,
+                Err(e) => return Err(format!("meridian-2: {e}")),
+            }
+        } else {
+            None
+        };
+        match &count {
+            Some(c) if c.listed == n && c.linked == n => return Ok(c.linked),
+            // Past the deadline the proxy has always been asked.
+            Some(c) if late => {
+                return Err(format!(
+                    "not every player has a dummy link within {deadline:?}: {n} players \
+                     joined, the {DUMMY_ID} backend has {in_play} in play, the proxy lists {} \
+                     of them, {} with primary {PRIMARY_ID} and dummy {DUMMY_ID} (e.g. {}); the \
+                     proxy opens one when another backend's zone is within the view distance \
+                     of the play login (proxy log: {})",
+                    c.listed,
+                    c.linked,
+                    c.example.as_deref().unwrap_or("none"),
+                    t.log_tail()
+                ));
+            }
+            _ => {}
+        }
+        // Short: the time until every link is open is reported (`dummy_link_seconds`), and
+        // until the backend counts them all only an atomic is read.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// The swap scenario once: Meridian (pinned like the others, with its admin API) in front of
@@ -1066,11 +1225,37 @@ mod tests {
     }
 
     #[test]
-    fn pending_scenarios() {
-        let none = Features::default();
-        assert!(Kind::Meridian2.available(none).is_err());
-        assert!(Kind::Meridian.available(none).is_ok());
-        let all = Features { dummy_links: true };
-        assert!(Kind::Meridian2.available(all).is_ok());
+    fn only_meridian_2_skips_the_single_link_phases() {
+        assert!(!Kind::Meridian2.single_link_phases());
+        for kind in [Kind::Direct, Kind::Relay, Kind::Meridian] {
+            assert!(kind.single_link_phases());
+        }
+    }
+
+    #[test]
+    fn dummies_are_counted_from_the_admin_api() {
+        let players = r#"[
+            {"name":"pn0x0000","uuid":"u","primary":"west","dummies":["east"],"x":-8.5,"y":64,"z":0.5},
+            {"name":"pn0x0001","uuid":"u","primary":"west","dummies":[],"x":-8.5,"y":64,"z":0.5},
+            {"name":"pn0x0002","uuid":"u","primary":"east","dummies":["west"],"x":3.5,"y":64,"z":0.5},
+            {"name":"other","uuid":"u","primary":"west","dummies":["east"],"x":0,"y":0,"z":0}
+        ]"#;
+        let count = count_dummies(players, "pn0x").unwrap();
+        assert_eq!(count.listed, 3);
+        assert_eq!(count.linked, 1);
+        assert_eq!(
+            count.example.as_deref(),
+            Some("pn0x0001: primary \"west\", dummies []")
+        );
+        // Two dummies is not "one dummy link per player" either.
+        let two = r#"[{"name":"a","primary":"west","dummies":["east","north"]}]"#;
+        assert_eq!(count_dummies(two, "a").unwrap().linked, 0);
+        // Bad input is an error, not a panic.
+        for bad in ["", "{}", "[1, null, {\"name\": 5}]", "not json"] {
+            match count_dummies(bad, "a") {
+                Ok(c) => assert_eq!(c.listed, 0, "{bad}"),
+                Err(e) => assert!(e.contains("/api/players"), "{bad}: {e}"),
+            }
+        }
     }
 }

@@ -7,6 +7,11 @@
 //! players, and its chunk rate depends on walking across chunk borders. Here the rate is a
 //! number. The reference backend is still used for the login-time measurement.
 //!
+//! Like a vanilla server, it places the player with a `player_position` (teleport) right after
+//! the play `login`, at [`SPAWN`]: that is how the proxy learns where an idle player stands, and
+//! so which other zones are in view (the `meridian-2` scenario relies on it to open a dummy link
+//! per player without the clients moving). The source never waits for the teleport's answer.
+//!
 //! Traffic per player in [`Mode::Steady`]: one small packet (`move_entity_pos`) per tick (20/s),
 //! chunk batches of [`CHUNKS_PER_BATCH`] columns at `chunks_per_sec` on average (a player
 //! walking into new chunks), and a `pong_response` for each `ping_request`, at once. In
@@ -26,12 +31,14 @@ use azalea_buf::UnsizedByteArray;
 use azalea_core::{
     entity_id::MinecraftEntityId,
     game_type::{GameMode, OptionalGameType},
+    position::Vec3,
 };
+use azalea_protocol::common::movements::{PositionMoveRotation, RelativeMovements};
 use azalea_protocol::packets::common::CommonPlayerSpawnInfo;
 use azalea_protocol::packets::{
     ClientIntention,
     config::c_finish_configuration::ClientboundFinishConfiguration,
-    game::c_login::ClientboundLogin,
+    game::{c_login::ClientboundLogin, c_player_position::ClientboundPlayerPosition},
     handshake::ServerboundHandshakePacket,
     login::{
         ServerboundLoginPacket, c_custom_query::ClientboundCustomQuery,
@@ -64,6 +71,11 @@ pub const TICK: Duration = Duration::from_millis(50);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Bound on a connection's login and configuration.
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(20);
+/// Where the source places every player after the play `login` (block x −9, chunk x −1): in
+/// view of chunk x = 0, the zone border of `meridian-2`, at the play login's view distance.
+pub const SPAWN: [f64; 3] = [-8.5, 64.0, 0.5];
+/// The play login's view distance (`chunk_radius`): what the proxy looks for zones within.
+pub const VIEW_DISTANCE: u32 = 6;
 
 /// What every connection of a source does right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,7 +308,8 @@ async fn configure(mut conn: ServerConfig) -> Result<meridian_wire::conn::Server
         let frame = conn.read_raw().await?;
         if frame.id() == config_ids::FINISH_CONFIGURATION {
             let mut game = conn.game();
-            game.write(play_login()).await?;
+            game.feed(play_login()).await?;
+            game.write(spawn_teleport()).await?;
             return Ok(game);
         }
     }
@@ -310,8 +323,8 @@ fn play_login() -> ClientboundLogin {
         hardcore: false,
         levels: vec![Identifier::new(OVERWORLD)],
         max_players: 1000,
-        chunk_radius: 6,
-        simulation_distance: 6,
+        chunk_radius: VIEW_DISTANCE,
+        simulation_distance: VIEW_DISTANCE,
         reduced_debug_info: false,
         show_death_screen: true,
         do_limited_crafting: false,
@@ -328,6 +341,21 @@ fn play_login() -> ClientboundLogin {
             sea_level: 63,
         },
         enforces_secure_chat: false,
+    }
+}
+
+/// The `player_position` that places the player at [`SPAWN`], as a vanilla server sends after
+/// the play `login`.
+pub fn spawn_teleport() -> ClientboundPlayerPosition {
+    let [x, y, z] = SPAWN;
+    ClientboundPlayerPosition {
+        id: 1,
+        change: PositionMoveRotation {
+            pos: Vec3 { x, y, z },
+            delta: Vec3::ZERO,
+            look_direction: Default::default(),
+        },
+        relative: RelativeMovements::all_absolute(),
     }
 }
 
@@ -414,5 +442,28 @@ async fn write_loop(
             }
             buf.clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use azalea_protocol::packets::Packet;
+    use meridian_wire::{conn::encode_packet, varint::read_varint};
+
+    #[test]
+    fn the_spawn_teleport_tells_the_proxy_where_the_player_stands() {
+        let packet = encode_packet(&spawn_teleport().into_variant()).unwrap();
+        let (id, n) = read_varint(&packet).unwrap();
+        assert_eq!(id, clientbound::PLAYER_POSITION);
+        // What the proxy reads from a primary's teleport to place the player.
+        assert_eq!(
+            meridian::routing::teleport_position(&packet[n..]),
+            Some(SPAWN)
+        );
+        // Chunk x −1: the zone border of meridian-2 (chunk x = 0) is within the view distance.
+        let chunk_x = (SPAWN[0].floor() as i32) >> 4;
+        assert_eq!(chunk_x, -1);
+        assert!(0 - chunk_x <= VIEW_DISTANCE as i32);
     }
 }
