@@ -15,7 +15,10 @@ use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::state::{PlayerView, ProxyState, SessionCommand};
+use crate::{
+    state::{PlayerView, ProxyState, SessionCommand},
+    zones::{MoveError, ZoneInfo},
+};
 
 /// The JSON of `GET /api/servers`.
 #[derive(Debug, Serialize)]
@@ -30,10 +33,12 @@ pub struct ServerView {
 pub fn router(state: Arc<ProxyState>) -> Router {
     let protected = Router::new()
         .route("/api/players/{name}/kick", post(kick))
+        .route("/api/zones/{id}/owner", post(move_zone))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/api/players", get(players))
         .route("/api/servers", get(servers))
+        .route("/api/zones", get(zones))
         .route("/metrics", get(metrics))
         .merge(protected)
         .with_state(state)
@@ -79,6 +84,81 @@ async fn metrics(State(state): State<Arc<ProxyState>>) -> impl IntoResponse {
         )],
         state.metrics.render(),
     )
+}
+
+/// The JSON of `GET /api/zones`.
+#[derive(Debug, Serialize)]
+pub struct ZonesView {
+    /// `static` or `postgres`.
+    pub store: &'static str,
+    /// Whether the store is reachable now (always true for `static`); while it is not, the
+    /// proxy routes by the last map it had.
+    pub connected: bool,
+    /// The map's version: the epoch of the assignments backends are given.
+    pub epoch: i64,
+    /// False while a change waits for old owners to let go.
+    pub settled: bool,
+    pub zones: Vec<ZoneInfo>,
+}
+
+async fn zones(State(state): State<Arc<ProxyState>>) -> Json<ZonesView> {
+    let view = state.zones.current();
+    let (store, connected) = state.zones.store();
+    Json(ZonesView {
+        store,
+        connected,
+        epoch: view.epoch(),
+        settled: view.is_settled(),
+        zones: view.target().zones().iter().map(ZoneInfo::from).collect(),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MoveRequest {
+    owner: String,
+    /// Move only if the zone is still at this epoch (compare-and-set).
+    #[serde(default)]
+    expected_epoch: Option<u64>,
+}
+
+async fn move_zone(
+    State(state): State<Arc<ProxyState>>,
+    Path(id): Path<String>,
+    body: Result<Json<MoveRequest>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Json(request) = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "expected {{\"owner\": \"<server id>\"}}: {}",
+                    rejection.body_text()
+                ),
+            );
+        }
+    };
+    match state
+        .zones
+        .move_zone(&state.servers, &id, &request.owner, request.expected_epoch)
+        .await
+    {
+        Ok((zone, moved)) => {
+            Json(serde_json::json!({ "zone": zone, "moved": moved })).into_response()
+        }
+        Err(e) => {
+            let status = match &e {
+                MoveError::UnknownZone(_) => StatusCode::NOT_FOUND,
+                MoveError::UnknownOwner(_) => StatusCode::BAD_REQUEST,
+                MoveError::StaleEpoch { .. } => StatusCode::CONFLICT,
+                MoveError::Store(_) | MoveError::StoreTimeout(_) | MoveError::NotRunning => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
+            };
+            error(status, e.to_string())
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

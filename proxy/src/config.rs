@@ -442,12 +442,10 @@ impl Config {
         if self.admin.bind.is_some() && self.admin.token.is_empty() {
             tracing::debug!("admin API has no token: endpoints that change state are disabled");
         }
-        if let ZoneStore::Postgres(_) = &self.zones.store {
-            // Accepting a store the proxy would then ignore would be worse than refusing it.
-            return Err(invalid(
-                "zones.store",
-                "the PostgreSQL zone store is not wired into the proxy yet; use \"static\"",
-            ));
+        if let ZoneStore::Postgres(url) = &self.zones.store {
+            // The parser's messages name the part that is wrong, never the password.
+            meridian_store::parse_url(url.expose())
+                .map_err(|e| invalid("zones.store", e.to_string()))?;
         }
         if let ZoneStore::Unknown(value) = &self.zones.store {
             return Err(invalid(

@@ -16,7 +16,15 @@ const BACKENDS: [(&str, &str, [f64; 3]); 2] = [
 ];
 
 /// The demo's configuration for backends at `west` and `east`: west owns block x < 0, east x ≥ 0.
-pub fn config(west: SocketAddr, east: SocketAddr, secret: &str, admin_token: &str) -> Config {
+/// With `database`, zone ownership lives in that PostgreSQL database (seeded with this map).
+pub fn config(
+    west: SocketAddr,
+    east: SocketAddr,
+    secret: &str,
+    admin_token: &str,
+    database: Option<&str>,
+) -> Config {
+    let store = database.unwrap_or("static");
     let text = format!(
         r#"
         default_server = "west"
@@ -32,6 +40,8 @@ pub fn config(west: SocketAddr, east: SocketAddr, secret: &str, admin_token: &st
         token = "{admin_token}"
         [status]
         motd = "Meridian demo: walk across x = 0"
+        [zones]
+        store = "{store}"
         [[zones.map]]
         id = "west"
         owner = "west"
@@ -42,7 +52,8 @@ pub fn config(west: SocketAddr, east: SocketAddr, secret: &str, admin_token: &st
         min_chunk_x = 0
         "#
     );
-    // The text above is fixed apart from addresses and hex strings, so it always parses.
+    // The text above is fixed apart from addresses, hex strings and a URL, so it parses (a URL
+    // with a quote in it would not, and is refused by `run` before this is called).
     Config::parse(&text).expect("demo config parses")
 }
 
@@ -52,12 +63,23 @@ fn random_hex() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Runs the demo until `shutdown`.
+/// Runs the demo until `shutdown`; with `database` (a `postgres://` URL), zones live there.
 pub async fn run(
     listener: TcpListener,
     admin: TcpListener,
+    database: Option<&str>,
     shutdown: CancellationToken,
 ) -> Result<(), ProxyError> {
+    if let Some(url) = database
+        && (url.contains(['"', '\\', '\n'])
+            || !(url.starts_with("postgres://") || url.starts_with("postgresql://")))
+    {
+        return Err(crate::config::ConfigError::Invalid {
+            field: "--database".into(),
+            reason: "expected a postgres:// URL".into(),
+        }
+        .into());
+    }
     let secret = random_hex();
     let tracker = TaskTracker::new();
     let mut addrs = Vec::new();
@@ -78,7 +100,7 @@ pub async fn run(
         });
     }
     let token = std::env::var(crate::config::ADMIN_TOKEN_ENV).unwrap_or_else(|_| random_hex());
-    let config = config(addrs[0], addrs[1], &secret, &token);
+    let config = config(addrs[0], addrs[1], &secret, &token, database);
     info!(
         "demo: join with a Minecraft 26.1 client at {}; admin API at http://{}/api/players",
         listener.local_addr()?,

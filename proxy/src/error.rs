@@ -123,6 +123,8 @@ pub enum ProxyError {
     Config(#[from] crate::config::ConfigError),
     #[error("admin API: {0}")]
     Admin(std::io::Error),
+    #[error("zone store: {0}")]
+    Store(#[from] meridian_store::StoreError),
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -14,6 +14,7 @@
 //! - [`state`]: what other tasks may see of the proxy: servers, players, session handles.
 //! - [`admin`]: the admin HTTP API and `/metrics`; [`metrics`] holds the counters.
 //! - [`health`]: backend reachability probes.
+//! - [`zones`]: the zone map sessions route by, the store behind it, and live re-zoning.
 //! - `demo` (feature `demo`, on by default): two reference backends and the proxy in one process.
 //!
 //! Framing (length prefix, limits, compression) lives in the `meridian-wire` crate, below all of
@@ -34,6 +35,7 @@ pub mod session;
 pub mod state;
 pub mod status;
 pub mod view;
+pub mod zones;
 
 use std::{sync::Arc, time::Duration};
 
@@ -82,7 +84,7 @@ impl Proxy {
             .iter()
             .map(|s| Arc::new(Server::new(s.id.clone(), s.address.clone())))
             .collect();
-        let zones = Arc::new(config.zone_map()?);
+        let zones = zones::Zones::new(config.zone_map()?);
         Ok(Self {
             state: Arc::new(ProxyState {
                 config,
@@ -109,6 +111,10 @@ impl Proxy {
         shutdown: CancellationToken,
     ) -> Result<(), ProxyError> {
         let state = self.state;
+        // Background tasks (the zone watcher, the coordinator) outlive no run.
+        let background = shutdown.child_token();
+        let _stop_background = background.clone().drop_guard();
+        zones::start(&state, &background).await?;
         let tracker = TaskTracker::new();
         if let Ok(addr) = listener.local_addr() {
             info!(%addr, "accepting players");

@@ -38,6 +38,10 @@ enum Command {
         bind: std::net::SocketAddr,
         #[arg(long, default_value = "127.0.0.1:25580")]
         admin: std::net::SocketAddr,
+        /// Keep zone ownership in this PostgreSQL database (`postgres://user@host/db`),
+        /// shared with any other proxy pointed at it; seeded with the demo's map.
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
     },
 }
 
@@ -92,11 +96,16 @@ fn main() -> ExitCode {
                 report(result)
             }
             #[cfg(feature = "demo")]
-            Command::Demo { bind, admin } => {
+            Command::Demo {
+                bind,
+                admin,
+                database,
+            } => {
                 let result = async {
                     let listener = TcpListener::bind(bind).await?;
                     let admin = TcpListener::bind(admin).await?;
-                    meridian::demo::run(listener, admin, shutdown_on_signal()).await
+                    meridian::demo::run(listener, admin, database.as_deref(), shutdown_on_signal())
+                        .await
                 }
                 .await;
                 report(result)

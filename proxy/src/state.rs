@@ -6,7 +6,7 @@
 
 use std::sync::{
     Arc, Mutex,
-    atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+    atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering},
 };
 
 use dashmap::DashMap;
@@ -14,7 +14,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::{config::Config, metrics::Metrics, status::StatusInfo};
+use crate::{config::Config, metrics::Metrics, status::StatusInfo, zones::Zones};
 
 /// Shared by every task of one proxy.
 #[derive(Debug)]
@@ -22,8 +22,8 @@ pub struct ProxyState {
     pub config: Config,
     pub status: StatusInfo,
     pub servers: Vec<Arc<Server>>,
-    /// Which backend owns which chunks.
-    pub zones: Arc<zoning::ZoneMap>,
+    /// Which backend owns which chunks, and how that changes.
+    pub zones: Zones,
     pub players: DashMap<Uuid, Arc<Player>>,
     pub metrics: Metrics,
 }
@@ -43,6 +43,11 @@ pub struct Server {
     pub online: AtomicBool,
     /// Players whose primary link is on this backend.
     pub players: AtomicUsize,
+    /// Links to this backend whose sync conversation is established: the ways to tell it
+    /// its zones.
+    pub sync_links: AtomicUsize,
+    /// The newest zone epoch the backend confirmed (`ZonesApplied`) on any link.
+    pub zones_applied: AtomicI64,
 }
 
 impl Server {
@@ -52,6 +57,8 @@ impl Server {
             address,
             online: AtomicBool::new(false),
             players: AtomicUsize::new(0),
+            sync_links: AtomicUsize::new(0),
+            zones_applied: AtomicI64::new(i64::MIN),
         }
     }
 }

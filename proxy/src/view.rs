@@ -136,6 +136,11 @@ impl ChunkView {
         self.shown.get(&pos).copied()
     }
 
+    /// Every shown chunk and the link it is shown from, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (ChunkPos, LinkId)> + '_ {
+        self.shown.iter().map(|(pos, link)| (*pos, *link))
+    }
+
     pub fn len(&self) -> usize {
         self.shown.len()
     }

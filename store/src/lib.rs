@@ -33,6 +33,7 @@
 //! - [`migrate`]: the embedded schema migrations (`store/migrations/*.sql`), applied at
 //!   connect under an advisory lock.
 //! - [`error`]: [`StoreError`], naming what failed.
+//! - [`testing`]: helpers for tests against the server `scripts/with-postgres` starts.
 //!
 //! # Schema
 //! `zones(id, owner, epoch, dimension, min_chunk_x, max_chunk_x, min_chunk_z, max_chunk_z,
@@ -42,6 +43,7 @@
 pub mod error;
 pub mod migrate;
 pub mod source;
+pub mod testing;
 pub mod watch;
 pub mod zones;
 
@@ -49,4 +51,4 @@ pub use error::{Result, StoreError};
 pub use migrate::{Migration, migrations};
 pub use source::ZoneSource;
 pub use watch::{WatchOptions, ZoneWatcher};
-pub use zones::{NOTIFY_CHANNEL, PgZoneStore};
+pub use zones::{NOTIFY_CHANNEL, PgZoneStore, parse_url};

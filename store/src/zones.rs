@@ -247,7 +247,9 @@ impl PgZoneStore {
     }
 }
 
-pub(crate) fn parse_url(url: &str) -> Result<Config> {
+/// Parses a PostgreSQL URL (`postgres://user:password@host:port/db?options`) as
+/// [`PgZoneStore::connect`] would, without connecting: for validating configuration.
+pub fn parse_url(url: &str) -> Result<Config> {
     let mut config: Config = url.parse().map_err(StoreError::Url)?;
     if config.get_application_name().is_none() {
         config.application_name("meridian");

@@ -7,21 +7,9 @@ mod common;
 use std::time::Duration;
 
 use common::{fresh_database, timed, west_east};
+use meridian_store::testing::pg_ctl;
 use meridian_store::{PgZoneStore, WatchOptions, ZoneWatcher};
 use tokio_util::sync::CancellationToken;
-
-async fn pg_ctl(action: &str) {
-    let ctl = std::env::var("MERIDIAN_TEST_PG_CTL").unwrap_or_else(|_| {
-        panic!("MERIDIAN_TEST_PG_CTL is not set: run these tests under scripts/with-postgres")
-    });
-    let status = tokio::process::Command::new(&ctl)
-        .arg(action)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .await
-        .unwrap_or_else(|e| panic!("cannot run {ctl}: {e}"));
-    assert!(status.success(), "{ctl} {action}: {status}");
-}
 
 #[tokio::test]
 async fn watcher_keeps_the_last_map_while_the_database_is_down_and_catches_up() {

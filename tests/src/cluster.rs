@@ -7,6 +7,10 @@
 //! let addr = cluster.proxy_addr();
 //! # }
 //! ```
+//!
+//! With [`TestCluster::proxies`] several proxies front the same backends (the zone store must
+//! then be a shared database: [`TestCluster::database`]); `proxy_addr()` and friends are the
+//! first one's, [`Cluster::proxy_at`] reaches any.
 
 use std::{collections::BTreeMap, net::SocketAddr, sync::Arc};
 
@@ -66,6 +70,8 @@ pub struct TestCluster {
     backends: Vec<BackendSpec>,
     limits: BTreeMap<String, u64>,
     extra_config: String,
+    database: Option<String>,
+    proxies: usize,
 }
 
 /// A backend of a running cluster.
@@ -107,15 +113,69 @@ impl StandaloneBackend {
     }
 }
 
+/// One proxy of a running cluster.
+#[derive(Debug)]
+pub struct RunningProxy {
+    pub addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    pub state: Arc<ProxyState>,
+    shutdown: CancellationToken,
+    task: Option<JoinHandle<()>>,
+}
+
+impl RunningProxy {
+    /// GETs an admin API path and parses the JSON.
+    pub async fn admin_get(&self, path: &str) -> serde_json::Value {
+        let (status, body) = crate::http::request(self.admin_addr, "GET", path, None, None).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+    }
+
+    /// POSTs `body` with the admin token; returns the status and the parsed JSON.
+    pub async fn admin_post(&self, path: &str, body: &str) -> (u16, serde_json::Value) {
+        let (status, text) =
+            crate::http::request(self.admin_addr, "POST", path, Some(ADMIN_TOKEN), Some(body))
+                .await;
+        let json =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("POST {path}: {e}: {text}"));
+        (status, json)
+    }
+
+    /// Moves a zone through the admin API and expects it to succeed.
+    pub async fn move_zone(&self, zone: &str, owner: &str) -> serde_json::Value {
+        let (status, json) = self
+            .admin_post(
+                &format!("/api/zones/{zone}/owner"),
+                &serde_json::json!({ "owner": owner }).to_string(),
+            )
+            .await;
+        assert_eq!(status, 200, "moving {zone} to {owner}: {json}");
+        json
+    }
+
+    /// The primary server of the player `name` as `/api/players` shows it.
+    pub async fn primary_of(&self, name: &str) -> Option<String> {
+        let players = self.admin_get("/api/players").await;
+        players.as_array()?.iter().find_map(|p| {
+            (p["name"] == name).then(|| p["primary"].as_str().unwrap_or_default().to_owned())
+        })
+    }
+
+    /// Stops this proxy and waits for it to return.
+    pub async fn stop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
 /// A running cluster; everything stops when it is dropped.
 #[derive(Debug)]
 pub struct Cluster {
-    proxy_addr: SocketAddr,
-    admin_addr: SocketAddr,
-    state: Arc<ProxyState>,
+    proxies: Vec<RunningProxy>,
     backends: BTreeMap<String, RunningBackend>,
     shutdown: CancellationToken,
-    proxy_task: Option<JoinHandle<()>>,
 }
 
 impl TestCluster {
@@ -127,8 +187,21 @@ impl TestCluster {
         ];
         Self {
             limits: limits.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            proxies: 1,
             ..Self::default()
         }
+    }
+
+    /// Keeps zone ownership in this PostgreSQL database (`[zones] store = url`).
+    pub fn database(mut self, url: &str) -> Self {
+        self.database = Some(url.to_owned());
+        self
+    }
+
+    /// Runs `count` proxies in front of the same backends (with the same configuration).
+    pub fn proxies(mut self, count: usize) -> Self {
+        self.proxies = count.max(1);
+        self
     }
 
     /// Sets one key of the proxy's `[limits]` table.
@@ -206,48 +279,70 @@ impl TestCluster {
             .iter()
             .map(|(k, v)| format!("{k} = {v}\n"))
             .collect();
+        let store = match &self.database {
+            Some(url) => format!("[zones]\nstore = \"{url}\"\n"),
+            None => String::new(),
+        };
         let text = format!(
-            "compression_threshold = 256\n{servers}[forwarding]\nsecret = \"{SECRET}\"\n[admin]\ntoken = \"{ADMIN_TOKEN}\"\n[limits]\n{limits}{}",
+            "compression_threshold = 256\n{servers}[forwarding]\nsecret = \"{SECRET}\"\n[admin]\ntoken = \"{ADMIN_TOKEN}\"\n[limits]\n{limits}{store}{}",
             self.extra_config
         );
-        let config = Config::parse(&text).unwrap_or_else(|e| panic!("test config: {e}\n{text}"));
-        let proxy = Proxy::new(config).unwrap_or_else(|e| panic!("test config: {e}\n{text}"));
-        let state = proxy.state().clone();
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
-        let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind admin");
-        let proxy_addr = listener.local_addr().expect("proxy address");
-        let admin_addr = admin.local_addr().expect("admin address");
-        let token = shutdown.child_token();
-        let proxy_task = tokio::spawn(async move {
-            if let Err(e) = proxy.run(listener, Some(admin), token).await {
-                tracing::warn!("proxy stopped: {e}");
-            }
-        });
+        let mut proxies = Vec::new();
+        for _ in 0..self.proxies {
+            proxies.push(start_proxy(&text, shutdown.child_token()).await);
+        }
         Cluster {
-            proxy_addr,
-            admin_addr,
-            state,
+            proxies,
             backends,
             shutdown,
-            proxy_task: Some(proxy_task),
         }
     }
 }
 
+/// Starts a proxy with configuration `text` on `127.0.0.1:0`.
+async fn start_proxy(text: &str, shutdown: CancellationToken) -> RunningProxy {
+    let config = Config::parse(text).unwrap_or_else(|e| panic!("test config: {e}\n{text}"));
+    let proxy = Proxy::new(config).unwrap_or_else(|e| panic!("test config: {e}\n{text}"));
+    let state = proxy.state().clone();
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+    let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind admin");
+    let addr = listener.local_addr().expect("proxy address");
+    let admin_addr = admin.local_addr().expect("admin address");
+    let token = shutdown.clone();
+    let task = tokio::spawn(async move {
+        if let Err(e) = proxy.run(listener, Some(admin), token).await {
+            // Loud: a proxy that never serves makes the test fail by timeout, and this says why.
+            tracing::error!("proxy stopped: {e}");
+        }
+    });
+    RunningProxy {
+        addr,
+        admin_addr,
+        state,
+        shutdown,
+        task: Some(task),
+    }
+}
+
 impl Cluster {
-    /// Where players connect.
+    /// Where players connect (to the first proxy).
     pub fn proxy_addr(&self) -> SocketAddr {
-        self.proxy_addr
+        self.proxies[0].addr
     }
 
-    /// Where the admin API listens.
+    /// Where the first proxy's admin API listens.
     pub fn admin_addr(&self) -> SocketAddr {
-        self.admin_addr
+        self.proxies[0].admin_addr
     }
 
-    /// The proxy's shared state.
+    /// The first proxy's shared state.
     pub fn proxy(&self) -> &Arc<ProxyState> {
-        &self.state
+        &self.proxies[0].state
+    }
+
+    /// The `index`th proxy (from 0).
+    pub fn proxy_at(&self, index: usize) -> &RunningProxy {
+        &self.proxies[index]
     }
 
     pub fn backend(&self, id: &str) -> &RunningBackend {
@@ -266,25 +361,20 @@ impl Cluster {
         let _ = backend.task.await;
     }
 
-    /// Stops the proxy and waits for it to return.
+    /// Stops the first proxy and waits for it to return.
     pub async fn stop_proxy(&mut self) {
-        self.shutdown.cancel();
-        if let Some(task) = self.proxy_task.take() {
-            let _ = task.await;
-        }
+        self.proxies[0].stop().await;
     }
 
-    /// GETs an admin API path and parses the JSON.
+    /// GETs a path of the first proxy's admin API and parses the JSON.
     pub async fn admin_get(&self, path: &str) -> serde_json::Value {
-        let (status, body) = crate::http::request(self.admin_addr, "GET", path, None, None).await;
-        assert_eq!(status, 200, "GET {path}: {body}");
-        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+        self.proxies[0].admin_get(path).await
     }
 
-    /// GETs `/metrics` as text.
+    /// GETs the first proxy's `/metrics` as text.
     pub async fn metrics(&self) -> String {
         let (status, body) =
-            crate::http::request(self.admin_addr, "GET", "/metrics", None, None).await;
+            crate::http::request(self.admin_addr(), "GET", "/metrics", None, None).await;
         assert_eq!(status, 200, "GET /metrics: {body}");
         body
     }

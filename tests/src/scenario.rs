@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::client::TestClient;
+use crate::{client::TestClient, cluster::Cluster};
 
 /// How long a scenario step may take before the test fails.
 pub const WAIT: Duration = Duration::from_secs(20);
@@ -38,4 +38,27 @@ pub async fn walk(client: &TestClient, from: i32, to: i32) {
             .await
             .expect("move");
     }
+}
+
+/// Waits until both demo backends speak the sync channel with `client`'s player: west as its
+/// primary, east as a dummy (the proxy has set their roles).
+pub async fn linked(cluster: &Cluster, client: &TestClient) {
+    use sync_plugin_protocol::Role;
+    let uuid = client.uuid();
+    let (west, east) = (
+        cluster.backend("west").handle.clone(),
+        cluster.backend("east").handle.clone(),
+    );
+    // A backend counts a player as a dummy until told otherwise, so wait for the `SetRole`s
+    // themselves: they follow the completed handshakes.
+    let told = |backend: &meridian_examples::BackendHandle| {
+        backend.sync_received(sync_plugin_protocol::MessageType::SetRole) > 0
+    };
+    eventually(WAIT, "west and east know their roles", || {
+        told(&west)
+            && told(&east)
+            && west.role(uuid) == Some(Role::Primary)
+            && east.role(uuid) == Some(Role::Dummy)
+    })
+    .await;
 }

@@ -16,7 +16,7 @@ async fn a_real_client_joins_the_demo_sees_the_world_and_the_pig_and_is_on_west(
         let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let shutdown = CancellationToken::new();
-        let demo = tokio::spawn(meridian::demo::run(listener, admin, shutdown.clone()));
+        let demo = tokio::spawn(meridian::demo::run(listener, admin, None, shutdown.clone()));
 
         let mut bot = Bot::join(addr, "Visitor").await;
         let spawn = bot.spawned(WAIT).await;

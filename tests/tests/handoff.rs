@@ -3,32 +3,9 @@
 use meridian_tests::{
     client::TestClient,
     cluster::TestCluster,
-    scenario::{WAIT, ask, eventually, walk},
+    scenario::{WAIT, ask, eventually, linked, walk},
     within,
 };
-
-/// Waits until both demo backends speak the sync channel with `client`'s player: west as its
-/// primary, east as a dummy (the proxy has set their roles).
-async fn linked(cluster: &meridian_tests::cluster::Cluster, client: &TestClient) {
-    use sync_plugin_protocol::Role;
-    let uuid = client.uuid();
-    let (west, east) = (
-        cluster.backend("west").handle.clone(),
-        cluster.backend("east").handle.clone(),
-    );
-    // A backend counts a player as a dummy until told otherwise, so wait for the `SetRole`s
-    // themselves: they follow the completed handshakes.
-    let told = |backend: &meridian_examples::BackendHandle| {
-        backend.sync_received(sync_plugin_protocol::MessageType::SetRole) > 0
-    };
-    eventually(WAIT, "west and east know their roles", || {
-        told(&west)
-            && told(&east)
-            && west.role(uuid) == Some(Role::Primary)
-            && east.role(uuid) == Some(Role::Dummy)
-    })
-    .await;
-}
 
 #[tokio::test]
 async fn items_given_in_west_are_in_the_inventory_in_east() {

@@ -151,6 +151,17 @@ impl ZoneMap {
         self.zones.get(i as usize)
     }
 
+    /// The map's version: the sum of its zones' epochs.
+    ///
+    /// Every move bumps one zone's epoch and zones are never deleted, so the version grows
+    /// with every change, and two proxies that read the same zones compute the same number.
+    /// It is the epoch of the `ZoneAssignment`s the proxy sends to backends.
+    pub fn version(&self) -> u64 {
+        self.zones
+            .iter()
+            .fold(0u64, |sum, zone| sum.saturating_add(zone.epoch))
+    }
+
     /// Number of zones.
     pub fn len(&self) -> usize {
         self.zones.len()

@@ -13,47 +13,7 @@ use zoning::ZoneSpec;
 /// How long any one test may take before it counts as hung.
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The server's URL. Panics rather than skipping: a silently skipped suite proves nothing.
-pub fn server_url() -> String {
-    std::env::var("MERIDIAN_TEST_DATABASE_URL").unwrap_or_else(|_| {
-        panic!(
-            "MERIDIAN_TEST_DATABASE_URL is not set: run these tests under scripts/with-postgres, \
-             e.g. `scripts/with-postgres cargo test -p meridian-store`"
-        )
-    })
-}
-
-/// Creates an empty database and returns its URL.
-pub async fn fresh_database() -> String {
-    let server = server_url();
-    let (client, connection) = tokio_postgres::connect(&server, NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("cannot reach the test server at {server}: {e}"));
-    let connection = tokio::spawn(connection);
-    let name = format!("meridian_test_{:016x}", rand::random::<u64>());
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
-    drop(client);
-    let _ = connection.await;
-    with_database(&server, &name)
-}
-
-/// `url` with its database name replaced by `name`, keeping any `?options`.
-fn with_database(url: &str, name: &str) -> String {
-    let (url, query) = url.split_once('?').unwrap_or((url, ""));
-    let authority_start = url.find("://").map_or(0, |i| i + 3);
-    let path_start = url[authority_start..]
-        .find('/')
-        .map_or(url.len(), |i| authority_start + i);
-    let query = if query.is_empty() {
-        String::new()
-    } else {
-        format!("?{query}")
-    };
-    format!("{}/{name}{query}", &url[..path_start])
-}
+pub use meridian_store::testing::fresh_database;
 
 /// A plain session for checking tables directly.
 pub async fn raw_client(url: &str) -> tokio_postgres::Client {

@@ -7,7 +7,7 @@
 //!
 //! Routing decisions are the pure functions of [`crate::routing`] and [`crate::view`]; entity ids
 //! are rewritten by [`crate::entities`]. This module only moves frames and keeps the state those
-//! functions need.
+//! functions need; [`rezone`] follows changes of the zone map.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -29,7 +29,7 @@ use meridian_wire::{
 };
 use sync_plugin_protocol::{self as sync, ApplyOutcome, Message};
 use tokio::{
-    sync::mpsc,
+    sync::{mpsc, watch},
     task::JoinSet,
     time::{Instant, sleep_until, timeout},
 };
@@ -37,6 +37,8 @@ use tokio_stream::StreamMap;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 use zoning::{ChunkPos, ServerId};
+
+mod rezone;
 
 use super::{
     link::{self, Identity, Joined},
@@ -51,6 +53,7 @@ use crate::{
     routing::{self, Clientbound, Phase, Serverbound},
     state::{Player, ProxyState, Server, SessionCommand},
     view::{self, ChunkPacket, ChunkView},
+    zones::ZoneView,
 };
 
 /// Frames handled per wake-up before flushing, so one busy connection cannot starve the rest.
@@ -95,6 +98,26 @@ struct Link {
     registered_at: Option<Instant>,
     /// When a frame last arrived from it.
     seen: Instant,
+    /// The zone epoch last assigned to its backend on this link.
+    assigned_epoch: Option<i64>,
+    /// Counts this link among its backend's sync links while its conversation is open.
+    sync_counted: Option<SyncLinkCount>,
+}
+
+/// One established sync conversation with a backend, for as long as the link lives.
+struct SyncLinkCount(Arc<Server>);
+
+impl SyncLinkCount {
+    fn new(server: Arc<Server>) -> Self {
+        server.sync_links.fetch_add(1, Ordering::AcqRel);
+        Self(server)
+    }
+}
+
+impl Drop for SyncLinkCount {
+    fn drop(&mut self) {
+        self.0.sync_links.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Whether a link can take part in a handoff.
@@ -199,6 +222,9 @@ struct Session {
     client_backlog: Vec<Vec<u8>>,
     /// When a frame last arrived from the client.
     client_seen: Instant,
+    /// The zones as this session routes by them (updated from `zone_updates`).
+    zones: Arc<ZoneView>,
+    zone_updates: watch::Receiver<Arc<ZoneView>>,
 }
 
 /// A player the login admitted: who, as whom backends are to see them, and their command queue.
@@ -243,9 +269,15 @@ pub async fn run(
             sync: LinkSync::new(player.uuid),
             registered_at: None,
             seen: Instant::now(),
+            assigned_epoch: None,
+            sync_counted: None,
         },
     );
+    let zone_updates = state.zones.subscribe();
+    let zones = zone_updates.borrow().clone();
     let mut session = Session {
+        zones,
+        zone_updates,
         state: state.clone(),
         player,
         identity,
@@ -325,6 +357,11 @@ impl Session {
                 }
                 () = sleep_until(self.handoff.as_ref().map_or_else(Instant::now, |h| h.deadline)), if self.handoff.is_some() => {
                     self.abandon_handoff("timed out").await?;
+                }
+                Ok(()) = self.zone_updates.changed() => {
+                    self.on_zones_changed().await?;
+                    self.flush_client().await?;
+                    self.flush_links().await?;
                 }
             }
         }
@@ -541,7 +578,7 @@ impl Session {
             .collect();
         let mut wanted = Vec::new();
         zoning::links_wanted(
-            &self.state.zones,
+            self.zones.map(),
             OVERWORLD,
             chunk,
             self.view_distance,
@@ -614,6 +651,8 @@ impl Session {
             sync: LinkSync::new(self.player.uuid),
             registered_at: Some(Instant::now()),
             seen: Instant::now(),
+            assigned_epoch: None,
+            sync_counted: None,
         };
         // Ask the backend to open the sync conversation; a backend without the plugin ignores it.
         dummy
@@ -637,7 +676,12 @@ impl Session {
         self.publish_links();
         // The view may have moved on while the link was logging in.
         self.update_links();
-        self.flush_links().await
+        self.flush_links().await?;
+        // A swap may have waited for this link (after a re-zoning, the player need not move).
+        match self.position {
+            Some(position) => Box::pin(self.maybe_swap(position)).await,
+            None => Ok(()),
+        }
     }
 
     // ----- backends → client -------------------------------------------------------------
@@ -890,7 +934,7 @@ impl Session {
     /// Whether the client should see `pos` as `link` sends it: from the zone's owner, or from the
     /// primary where no zone says.
     fn shows_chunk_from(&self, link: LinkId, pos: ChunkPos) -> bool {
-        match self.state.zones.zone_at_chunk(OVERWORLD, pos) {
+        match self.zones.map().zone_at_chunk(OVERWORLD, pos) {
             Some(zone) => self
                 .links
                 .get(&link)
@@ -902,8 +946,8 @@ impl Session {
     /// The open link to the owner of `pos`, if any.
     fn link_owning(&self, pos: ChunkPos) -> Option<LinkId> {
         let owner = self
-            .state
             .zones
+            .map()
             .zone_at_chunk(OVERWORLD, pos)?
             .owner
             .clone();
@@ -936,6 +980,8 @@ impl Session {
                 self.hidden.insert((link, backend_id));
                 return Ok(());
             }
+            // Hidden while another backend owned its place, shown again now that this one does.
+            self.hidden.remove(&(link, backend_id));
         } else if let Some(backend_id) = leading_entity_id(id, &packet) {
             if self.hidden.contains(&(link, backend_id)) {
                 return Ok(());
@@ -984,7 +1030,7 @@ impl Session {
         let primary_server = ServerId::new(self.links[&self.primary].server.id.as_str());
         let margin = self.state.config.zones.swap_margin;
         let Some(zone) =
-            zoning::swap_target(&self.state.zones, &primary_server, OVERWORLD, x, z, margin)
+            zoning::swap_target(self.zones.map(), &primary_server, OVERWORLD, x, z, margin)
         else {
             return Ok(());
         };
@@ -1111,9 +1157,11 @@ impl Session {
                 Ok(())
             }
             Ok(Received::Established(reply)) => {
+                l.sync_counted = Some(SyncLinkCount::new(l.server.clone()));
                 if let Some(reply) = reply {
                     self.send_sync(link, &reply).await?;
                 }
+                self.send_assignment(link).await?;
                 let role = if link == self.primary {
                     sync::Role::Primary
                 } else {
@@ -1176,6 +1224,13 @@ impl Session {
             Message::Heartbeat(_) => {
                 if let Some(l) = self.links.get(&link) {
                     l.server.online.store(true, Ordering::Relaxed);
+                }
+                Ok(())
+            }
+            Message::ZonesApplied(applied) => {
+                if let Some(l) = self.links.get(&link) {
+                    debug!(server = %l.server.id, epoch = applied.epoch, "zones applied");
+                    self.state.zones.applied(&l.server, applied.epoch);
                 }
                 Ok(())
             }
@@ -1264,7 +1319,11 @@ impl Session {
             let destination = routing::serverbound_destination(frame.id());
             self.route_client_frame(destination, frame).await?;
         }
-        Ok(())
+        // The map may have moved the player's zone again while the handoff ran.
+        match self.position {
+            Some(position) => Box::pin(self.maybe_swap(position)).await,
+            None => Ok(()),
+        }
     }
 
     /// The handoff failed: the old primary stays primary, unfrozen, and gets what was held back.
