@@ -80,11 +80,12 @@ use crate::{
     commands,
     login::profile,
     player::{Event, GroundItem, Membership, PlayerInfo},
-    server::{GameData, SessionError, Shared},
+    server::{GameData, MarkerEntity, SessionError, Shared},
     sync::{
         self, Effects, Moved, Show, handler,
         link::{Link, Received, Timer},
         show,
+        zones::Ownership,
     },
     world::{block_at, chunk_coord, chunks_in_view, in_view},
 };
@@ -491,23 +492,34 @@ impl Session<'_> {
         )
     }
 
+    /// Whether this client is to be shown a world entity (the marker, a ground item) at
+    /// `position`: in view, and not in a zone this backend released.
+    fn shows_world_entity(&self, ownership: &Ownership, position: [f64; 3]) -> bool {
+        self.sees(position)
+            && !ownership.hides(
+                OVERWORLD,
+                chunk_coord(position[0]),
+                chunk_coord(position[2]),
+            )
+    }
+
     async fn refresh_entities(&mut self) -> Result<(), SessionError> {
-        if let Some(marker) = &self.shared.marker {
-            let visible = self.sees(marker.position);
+        self.refresh_world_entities().await?;
+        let uuids: Vec<Uuid> = self.others.keys().copied().collect();
+        for uuid in uuids {
+            self.refresh_other(uuid, false).await?;
+        }
+        Ok(())
+    }
+
+    /// Shows or hides the marker and the ground items to match the view and the released zones.
+    async fn refresh_world_entities(&mut self) -> Result<(), SessionError> {
+        let ownership = self.shared.sync.ownership();
+        let shared = self.shared;
+        if let Some(marker) = &shared.marker {
+            let visible = self.shows_world_entity(&ownership, marker.position);
             if visible && !self.marker_shown {
-                self.out
-                    .feed(ClientboundAddEntity {
-                        id: MinecraftEntityId(marker.id),
-                        uuid: marker.uuid,
-                        entity_type: marker.kind,
-                        position: vec3(marker.position),
-                        movement: LpVec3::Zero,
-                        x_rot: 0,
-                        y_rot: 0,
-                        y_head_rot: 0,
-                        data: 0,
-                    })
-                    .await?;
+                self.out.feed(marker_packet(marker)).await?;
             } else if !visible && self.marker_shown {
                 self.out
                     .feed(ClientboundRemoveEntities {
@@ -517,13 +529,9 @@ impl Session<'_> {
             }
             self.marker_shown = visible;
         }
-        let uuids: Vec<Uuid> = self.others.keys().copied().collect();
-        for uuid in uuids {
-            self.refresh_other(uuid, false).await?;
-        }
         let items: Vec<GroundItem> = self.shared.roster.book().items().cloned().collect();
         for item in items {
-            let visible = self.sees(item.position);
+            let visible = self.shows_world_entity(&ownership, item.position);
             if visible && !self.shown_items.contains(&item.entity_id) {
                 self.show_item(&item).await?;
             } else if !visible && self.shown_items.remove(&item.entity_id) {
@@ -532,6 +540,75 @@ impl Session<'_> {
                         entity_ids: vec![MinecraftEntityId(item.entity_id)],
                     })
                     .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `ResendChunks`: the listed chunks this client has loaded go again, then every world
+    /// entity in them is removed if it was shown and added if it is to be shown now. Deciding
+    /// from the shared ownership rather than from what was last shown means an assignment's
+    /// event that this session has not taken yet cannot leave an entity unsent or doubled.
+    async fn resend_chunks(&mut self, listed: &[(i32, i32)]) -> Result<(), SessionError> {
+        let mut resent: HashSet<(i32, i32)> = HashSet::new();
+        let chunks: Vec<(i32, i32)> = listed
+            .iter()
+            .copied()
+            .filter(|c| self.loaded.contains(c) && resent.insert(*c))
+            .collect();
+        if chunks.is_empty() {
+            return Ok(());
+        }
+        self.out.feed(ClientboundChunkBatchStart).await?;
+        for &(x, z) in &chunks {
+            self.out.feed(self.data.world.chunk_packet(x, z)).await?;
+        }
+        self.out
+            .feed(ClientboundChunkBatchFinished {
+                batch_size: chunks.len() as u32,
+            })
+            .await?;
+
+        let inside = |position: [f64; 3]| {
+            resent.contains(&(chunk_coord(position[0]), chunk_coord(position[2])))
+        };
+        let ownership = self.shared.sync.ownership();
+        let shared = self.shared;
+        let marker = shared.marker.as_ref().filter(|m| inside(m.position));
+        let items: Vec<GroundItem> = shared
+            .roster
+            .book()
+            .items()
+            .filter(|i| inside(i.position))
+            .cloned()
+            .collect();
+        let mut removed = Vec::new();
+        if let Some(marker) = marker
+            && self.marker_shown
+        {
+            removed.push(MinecraftEntityId(marker.id));
+        }
+        for item in &items {
+            if self.shown_items.remove(&item.entity_id) {
+                removed.push(MinecraftEntityId(item.entity_id));
+            }
+        }
+        if !removed.is_empty() {
+            self.out
+                .feed(ClientboundRemoveEntities {
+                    entity_ids: removed,
+                })
+                .await?;
+        }
+        if let Some(marker) = marker {
+            self.marker_shown = self.shows_world_entity(&ownership, marker.position);
+            if self.marker_shown {
+                self.out.feed(marker_packet(marker)).await?;
+            }
+        }
+        for item in &items {
+            if self.shows_world_entity(&ownership, item.position) {
+                self.show_item(item).await?;
             }
         }
         Ok(())
@@ -668,7 +745,8 @@ impl Session<'_> {
                 }
             }
             Event::ItemSpawned(item) => {
-                if self.sees(item.position) {
+                let ownership = self.shared.sync.ownership();
+                if self.shows_world_entity(&ownership, item.position) {
                     self.show_item(&item).await?;
                 }
             }
@@ -679,6 +757,7 @@ impl Session<'_> {
                 left,
             } => self.item_taken(item, by, amount, left).await?,
             Event::Effects(effects) => self.apply_effects(effects).await?,
+            Event::ZonesChanged => self.refresh_world_entities().await?,
             // Handled by the loop, which must end the session.
             Event::Kick(_) => {}
         }
@@ -846,6 +925,9 @@ impl Session<'_> {
                     delta: LpVec3::from_vec3(Vec3 { x, y, z }),
                 })
                 .await?;
+        }
+        if !effects.resend.is_empty() {
+            self.resend_chunks(&effects.resend).await?;
         }
         if report && let Some(state) = self.state() {
             let msg = Message::PositionReport(PositionReport {
@@ -1218,6 +1300,20 @@ fn forget_level_chunk(x: i32, z: i32) -> Vec<u8> {
     write_varint(&mut packet, game_ids::FORGET_LEVEL_CHUNK);
     packet.put_i64((i64::from(z) << 32) | (i64::from(x) & 0xffff_ffff));
     packet
+}
+
+fn marker_packet(marker: &MarkerEntity) -> ClientboundAddEntity {
+    ClientboundAddEntity {
+        id: MinecraftEntityId(marker.id),
+        uuid: marker.uuid,
+        entity_type: marker.kind,
+        position: vec3(marker.position),
+        movement: LpVec3::Zero,
+        x_rot: 0,
+        y_rot: 0,
+        y_head_rot: 0,
+        data: 0,
+    }
 }
 
 fn vec3([x, y, z]: [f64; 3]) -> Vec3 {

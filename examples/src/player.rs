@@ -86,6 +86,9 @@ pub enum Event {
     /// This player's own state changed from outside its connection (a test hook, a pickup):
     /// show it, and send what the link must say.
     Effects(Effects),
+    /// An applied zone assignment changed which zones are released: show and hide the world
+    /// entities (marker, ground items) to match the shared ownership as it is now.
+    ZonesChanged,
 }
 
 /// A player's game state and standing on this backend.
@@ -258,6 +261,11 @@ impl Roster {
     /// Ends a player's connection; false if it is not online.
     pub fn kick(&self, uuid: Uuid, reason: String) -> bool {
         self.book().send(uuid, Event::Kick(reason))
+    }
+
+    /// Tells every connection that the released zones changed.
+    pub fn zones_changed(&self) {
+        self.book().broadcast(&Event::ZonesChanged);
     }
 
     pub fn send_raw_sync(&self, uuid: Uuid, payload: Vec<u8>) -> bool {

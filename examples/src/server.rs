@@ -390,7 +390,27 @@ impl BackendHandle {
     /// The zone epoch and zones of the last `ZoneAssignment` applied.
     pub fn zones(&self) -> (Option<i64>, Vec<sync_plugin_protocol::Zone>) {
         let zones = self.shared.sync.zones();
-        (zones.fence.newest(), zones.zones.clone())
+        (zones.fence.newest(), zones.ownership.owned.clone())
+    }
+
+    /// The zones this backend released: owned under an earlier applied assignment and lacking
+    /// from the last one (the spec's "stop simulating"). World entities there are shown to
+    /// nobody, unless a zone owned now covers them too. Oldest release first.
+    pub fn released_zones(&self) -> Vec<sync_plugin_protocol::Zone> {
+        self.shared.sync.ownership().released.clone()
+    }
+
+    /// Whether the marker lies in a released zone, so no client is shown it (false without a
+    /// marker). Sessions follow a change just after the `ZonesApplied` that announced it.
+    pub fn is_marker_hidden(&self) -> bool {
+        let ownership = self.shared.sync.ownership();
+        self.shared.marker.as_ref().is_some_and(|m| {
+            ownership.hides(
+                play::OVERWORLD,
+                crate::world::chunk_coord(m.position[0]),
+                crate::world::chunk_coord(m.position[2]),
+            )
+        })
     }
 }
 

@@ -5,10 +5,12 @@
 //! connection must then carry out (packets, answers). None of them awaits, so no lock is ever
 //! held across an `.await`.
 
+use std::sync::Arc;
+
 use sync_plugin_protocol::{
     ApplyOutcome, ApplyState, Effect, Message, MirrorState, RelayDamage, RelayEffect,
-    RelayKnockback, Role, SetRole, StateApplied, StateRefused, StateRequest, StateSnapshot,
-    TeleportDummy, ZoneAssignment, ZonesApplied,
+    RelayKnockback, ResendChunks, Role, SetRole, StateApplied, StateRefused, StateRequest,
+    StateSnapshot, TeleportDummy, ZoneAssignment, ZonesApplied,
 };
 use uuid::Uuid;
 
@@ -41,6 +43,7 @@ pub(crate) fn handle(shared: &Shared, me: Uuid, msg: Message) -> Effects {
         Message::StateRequest(m) => state_request(shared, me, m),
         Message::ApplyState(m) => apply_state(shared, m),
         Message::ZoneAssignment(m) => zone_assignment(shared, m),
+        Message::ResendChunks(m) => resend_chunks(shared, m),
         Message::RelayDamage(m) => relayed_damage(shared, me, m),
         Message::RelayKnockback(m) => relayed_knockback(shared, me, m),
         Message::RelayEffect(m) => relayed_effect(shared, me, m),
@@ -145,7 +148,7 @@ fn apply_state(shared: &Shared, m: ApplyState) -> Effects {
         })],
         show: if applied { Show::ALL } else { Show::default() },
         moved: if applied { Moved::Relocated } else { Moved::No },
-        knockback: None,
+        ..Effects::default()
     }
 }
 
@@ -178,19 +181,48 @@ fn apply(shared: &Shared, m: &ApplyState) -> ApplyOutcome {
     ApplyOutcome::Applied
 }
 
+/// Applies an assignment to the shared state before answering, so `ZonesApplied` never leaves
+/// while a released zone's entities are still meant to be shown. Sessions hide and show them
+/// when they take the event, which may be just after the answer: the spec allows that.
 fn zone_assignment(shared: &Shared, m: ZoneAssignment) -> Effects {
     let mut zones = shared.sync.zones();
+    let mut refresh = false;
     match zones.fence.check(m.epoch) {
         Ok(()) => {
-            tracing::info!(backend = %shared.config.id, epoch = m.epoch, zones = m.zones.len(), "zones assigned");
-            zones.zones = m.zones;
+            let next = zones.ownership.apply(m.zones);
+            refresh = zones.ownership.hiding_changes(&next);
+            tracing::info!(
+                backend = %shared.config.id, epoch = m.epoch, zones = next.owned.len(),
+                released = next.released.len(), "zones assigned"
+            );
+            zones.ownership = Arc::new(next);
         }
         Err(stale) => {
             tracing::warn!(backend = %shared.config.id, "ignoring ZoneAssignment: {stale}")
         }
     }
     let epoch = zones.fence.newest().unwrap_or(m.epoch);
+    // The new ownership is in place before any session hears of it, so none can read the old
+    // one after taking the event. The zones lock goes first: it is never held with the book's.
+    drop(zones);
+    if refresh {
+        shared.roster.zones_changed();
+    }
     Effects::reply(Message::ZonesApplied(ZonesApplied { epoch }))
+}
+
+/// Only the session knows which chunks its client has and which entities it was shown, so the
+/// resending is its to do.
+fn resend_chunks(shared: &Shared, m: ResendChunks) -> Effects {
+    if m.dimension != crate::play::OVERWORLD {
+        // One world here: its player has no chunk of another dimension to resend.
+        tracing::debug!(backend = %shared.config.id, dimension = %m.dimension, "ignoring ResendChunks for another dimension");
+        return Effects::default();
+    }
+    Effects {
+        resend: m.chunks.iter().map(|c| (c.x, c.z)).collect(),
+        ..Effects::default()
+    }
 }
 
 /// A relay reaches the primary only; anything else must not change, and the proxy holds relays

@@ -8,6 +8,7 @@
 //! - `show`: the packets that show a player's state to its own client and a dummy's mirrored
 //!   look to everyone else.
 //! - `load`: the numbers a heartbeat reports.
+//! - `zones`: the zone assignment, the zones it released, and so which world entities are shown.
 //!
 //! Per backend (here, `SyncShared`): the transfer ledger, the zone assignment, counters for
 //! tests. Per player connection (in the roster's book): the state and the role with its epoch.
@@ -15,12 +16,12 @@
 use std::{
     collections::HashMap,
     sync::{
-        Mutex, MutexGuard,
+        Arc, Mutex, MutexGuard,
         atomic::{AtomicBool, AtomicUsize, Ordering},
     },
 };
 
-use sync_plugin_protocol::{EpochFence, Message, TransferLedger, Zone};
+use sync_plugin_protocol::{Message, TransferLedger};
 
 pub mod ghost;
 pub(crate) mod handler;
@@ -28,18 +29,12 @@ pub(crate) mod link;
 pub(crate) mod load;
 pub(crate) mod show;
 pub mod state;
+pub(crate) mod zones;
 
 pub use sync_plugin_protocol::CHANNEL;
 
 /// The channel the proxy registers ours on.
 pub const REGISTER_CHANNEL: &str = "minecraft:register";
-
-/// The zones this backend owns, under the zone epoch (one per backend, unlike role epochs).
-#[derive(Debug, Default)]
-pub(crate) struct Zones {
-    pub fence: EpochFence,
-    pub zones: Vec<Zone>,
-}
 
 /// Sync state shared by every connection of a backend.
 #[derive(Debug, Default)]
@@ -50,7 +45,7 @@ pub(crate) struct SyncShared {
     stopped: AtomicBool,
     /// Transfer ids applied here: "at most once per backend".
     ledger: Mutex<TransferLedger>,
-    zones: Mutex<Zones>,
+    zones: Mutex<zones::Zones>,
     pub load: load::LoadMeter,
 }
 
@@ -102,8 +97,13 @@ impl SyncShared {
         lock(&self.ledger)
     }
 
-    pub fn zones(&self) -> MutexGuard<'_, Zones> {
+    pub fn zones(&self) -> MutexGuard<'_, zones::Zones> {
         lock(&self.zones)
+    }
+
+    /// The ownership as last applied; later assignments do not change this snapshot.
+    pub fn ownership(&self) -> Arc<zones::Ownership> {
+        self.zones().ownership.clone()
     }
 }
 
@@ -160,6 +160,8 @@ pub struct Effects {
     pub moved: Moved,
     /// Velocity to give the player (an applied `RelayKnockback`).
     pub knockback: Option<[f64; 3]>,
+    /// Chunks to send the client again, with the world entities in them (`ResendChunks`).
+    pub resend: Vec<(i32, i32)>,
 }
 
 impl Effects {
