@@ -5,7 +5,7 @@
 //! Nothing waits on a clock to synchronise: a `/whereami` round trip proves that everything
 //! sent before it was handled, since a connection handles its packets in order.
 
-use std::time::Duration;
+use std::{collections::HashSet, time::Duration};
 
 use azalea_protocol::packets::game::{
     ClientboundGamePacket, c_game_event::EventType, s_custom_payload::ServerboundCustomPayload,
@@ -16,10 +16,10 @@ use meridian_examples::{BackendConfig, DamageOutcome};
 use meridian_tests::{client::TestClient, within};
 use meridian_wire::ids::game::clientbound as ids;
 use sync_plugin_protocol::{
-    ApplyOutcome, ApplyState, Effect, EquipmentEntry, EquipmentSlot, Fragment, GameMode, Heartbeat,
-    Incoming, InventorySlot, ItemStack, Location, MAX_PAYLOAD_LEN, Message, MessageType,
-    MirrorState, PlayerState, RelayDamage, RelayEffect, RelayKnockback, Role, SetRole,
-    StateRequest, SyncPeer, TeleportDummy, Zone, ZoneAssignment, encode_to_bytes,
+    ApplyOutcome, ApplyState, ChunkCoords, Effect, EquipmentEntry, EquipmentSlot, Fragment,
+    GameMode, Heartbeat, Incoming, InventorySlot, ItemStack, Location, MAX_PAYLOAD_LEN, Message,
+    MessageType, MirrorState, PlayerState, RelayDamage, RelayEffect, RelayKnockback, ResendChunks,
+    Role, SetRole, StateRequest, SyncPeer, TeleportDummy, Zone, ZoneAssignment, encode_to_bytes,
 };
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -1145,5 +1145,275 @@ async fn set_state_presets_what_a_snapshot_then_carries() {
             panic!("expected a snapshot");
         };
         assert_eq!(snapshot.state, state);
+    })
+}
+
+// Re-zoning: the zones a backend released hide its world entities, and `ResendChunks` sends a
+// player what the proxy dropped while another backend owned those chunks.
+
+/// Every chunk column with x < 0 (the default marker at x = -12.5 and the spawn are in it).
+fn west() -> Zone {
+    Zone {
+        zone_id: "west".into(),
+        dimension: "minecraft:overworld".into(),
+        min_chunk_x: None,
+        max_chunk_x: Some(0),
+        min_chunk_z: None,
+        max_chunk_z: None,
+    }
+}
+
+/// Every chunk column with x ≥ 0.
+fn east() -> Zone {
+    Zone {
+        zone_id: "east".into(),
+        dimension: "minecraft:overworld".into(),
+        min_chunk_x: Some(0),
+        max_chunk_x: None,
+        min_chunk_z: None,
+        max_chunk_z: None,
+    }
+}
+
+impl ProxyLink {
+    /// Sends an assignment and returns the epoch of the `ZonesApplied` that answers it.
+    async fn assign(&mut self, epoch: i64, zones: Vec<Zone>) -> i64 {
+        self.send(Message::ZoneAssignment(ZoneAssignment { epoch, zones }))
+            .await;
+        match self.reply().await.0 {
+            Message::ZonesApplied(applied) => applied.epoch,
+            other => panic!("expected ZonesApplied, got {other:?}"),
+        }
+    }
+
+    /// Waits until the client was sent `add_entity` for each of `ids`; returns what came
+    /// meanwhile.
+    async fn added(&mut self, ids: &[i32]) -> Vec<Got> {
+        let mut missing: HashSet<i32> = ids.iter().copied().collect();
+        let mut seen = Vec::new();
+        while !missing.is_empty() {
+            let (id, before) = self
+                .until("add_entity", |got| match got {
+                    Got::Packet(ClientboundGamePacket::AddEntity(a))
+                        if missing.contains(&a.id.0) =>
+                    {
+                        Some(a.id.0)
+                    }
+                    _ => None,
+                })
+                .await;
+            missing.remove(&id);
+            seen.extend(before);
+        }
+        seen
+    }
+
+    /// Waits until the client was sent a `remove_entities` naming `id`.
+    async fn removed(&mut self, id: i32) -> Vec<Got> {
+        self.until("remove_entities", |got| match got {
+            Got::Packet(ClientboundGamePacket::RemoveEntities(r))
+                if r.entity_ids.iter().any(|e| e.0 == id) =>
+            {
+                Some(())
+            }
+            _ => None,
+        })
+        .await
+        .1
+    }
+
+    async fn resend(&mut self, dimension: &str, chunks: &[(i32, i32)]) -> Vec<Got> {
+        let player = self.uuid();
+        self.send(Message::ResendChunks(ResendChunks {
+            player,
+            dimension: dimension.into(),
+            chunks: chunks.iter().map(|&(x, z)| ChunkCoords { x, z }).collect(),
+        }))
+        .await;
+        // Handled in order with the command that follows, on the same connection.
+        self.sync_point().await
+    }
+}
+
+/// The entity ids in `add_entity` (true) or `remove_entities` (false) packets, in order.
+fn entity_ids(seen: &[Got], added: bool) -> Vec<i32> {
+    packets(seen)
+        .flat_map(|p| match p {
+            ClientboundGamePacket::AddEntity(a) if added => vec![a.id.0],
+            ClientboundGamePacket::RemoveEntities(r) if !added => {
+                r.entity_ids.iter().map(|e| e.0).collect()
+            }
+            _ => vec![],
+        })
+        .collect()
+}
+
+fn chunks_sent(seen: &[Got]) -> Vec<(i32, i32)> {
+    packets(seen)
+        .filter_map(|p| match p {
+            ClientboundGamePacket::LevelChunkWithLight(c) => Some((c.x, c.z)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn releasing_a_zone_hides_its_world_entities_from_every_client_until_it_comes_back() {
+    within!(60, async {
+        let backend = start_default().await;
+        let marker = backend.handle.marker_entity_id().unwrap();
+        let mut alice = ProxyLink::open(&backend, "Alice").await;
+        // No sync conversation of its own: every session of the backend follows the zones.
+        let mut bob = ProxyLink::join(&backend, "Bob").await;
+        assert!(alice.client.entities().contains_key(&marker));
+        assert!(bob.client.entities().contains_key(&marker));
+
+        // A first assignment takes nothing away.
+        assert_eq!(alice.assign(1, vec![west(), east()]).await, 1);
+        assert_eq!(backend.handle.released_zones(), vec![]);
+        assert!(!backend.handle.is_marker_hidden());
+
+        // West goes to another backend: the marker in it is despawned for everyone.
+        assert_eq!(alice.assign(2, vec![east()]).await, 2);
+        assert_eq!(backend.handle.released_zones(), vec![west()]);
+        assert!(backend.handle.is_marker_hidden());
+        alice.removed(marker).await;
+        bob.removed(marker).await;
+
+        // Items laid in the released zone are shown to nobody; those east of it are.
+        let hidden = backend
+            .handle
+            .drop_item([-20.5, 64.0, 0.5], "diamond", 1)
+            .unwrap();
+        let shown = backend
+            .handle
+            .drop_item([4.5, 64.0, 0.5], "emerald", 1)
+            .unwrap();
+        for link in [&mut alice, &mut bob] {
+            // Events arrive in order: the hidden item's would have come first.
+            let seen = link.added(&[shown]).await;
+            assert!(!entity_ids(&seen, true).contains(&hidden), "{seen:?}");
+        }
+
+        // West comes back: the marker and the item there are shown again.
+        assert_eq!(alice.assign(3, vec![west(), east()]).await, 3);
+        assert_eq!(backend.handle.released_zones(), vec![]);
+        assert!(!backend.handle.is_marker_hidden());
+        for link in [&mut alice, &mut bob] {
+            link.added(&[marker, hidden]).await;
+            link.sync_point().await;
+            let entities = link.client.entities();
+            assert!(
+                [marker, hidden, shown]
+                    .iter()
+                    .all(|id| entities.contains_key(id))
+            );
+            assert_eq!(link.client.duplicate_adds(), 0);
+        }
+        assert_eq!(backend.handle.sync_received(MessageType::ZoneAssignment), 3);
+    })
+}
+
+#[tokio::test]
+async fn resend_chunks_sends_the_loaded_ones_again_and_respawns_their_entities() {
+    within!(60, async {
+        let backend = start_default().await;
+        let marker = backend.handle.marker_entity_id().unwrap();
+        let mut alice = ProxyLink::open(&backend, "Alice").await;
+        let loaded = alice.client.loaded_chunks();
+        assert!(loaded.contains(&(-1, 0)) && loaded.contains(&(0, 0)));
+        assert!(!loaded.contains(&(40, 40)));
+        // Chunk (0, 0) and, outside what is resent, chunk (1, 0).
+        let inside = backend
+            .handle
+            .drop_item([4.5, 64.0, 0.5], "diamond", 1)
+            .unwrap();
+        let outside = backend
+            .handle
+            .drop_item([20.5, 64.0, 0.5], "emerald", 1)
+            .unwrap();
+        alice.added(&[inside, outside]).await;
+
+        // The marker's chunk, the item's, one never sent, and a repeat.
+        let seen = alice
+            .resend("minecraft:overworld", &[(-1, 0), (0, 0), (40, 40), (-1, 0)])
+            .await;
+        assert_eq!(chunks_sent(&seen), vec![(-1, 0), (0, 0)]);
+        assert!(packets(&seen).any(|p| matches!(p,
+            ClientboundGamePacket::ChunkBatchFinished(b) if b.batch_size == 2)));
+        let mut removed = entity_ids(&seen, false);
+        removed.sort_unstable();
+        let mut expected = vec![marker, inside];
+        expected.sort_unstable();
+        assert_eq!(removed, expected);
+        assert_eq!(entity_ids(&seen, true), vec![marker, inside]);
+        // In order: the chunks, then the removal, then the spawns (with the item's stack).
+        let order: Vec<i32> = packets(&seen)
+            .filter_map(|p| match p {
+                ClientboundGamePacket::LevelChunkWithLight(_) => Some(0),
+                ClientboundGamePacket::RemoveEntities(_) => Some(1),
+                ClientboundGamePacket::AddEntity(_) => Some(2),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(order, vec![0, 0, 1, 2, 2]);
+        assert!(packets(&seen).any(|p| matches!(p,
+            ClientboundGamePacket::SetEntityData(d) if d.id.0 == inside)));
+        let entities = alice.client.entities();
+        assert!(
+            [marker, inside, outside]
+                .iter()
+                .all(|id| entities.contains_key(id))
+        );
+        assert_eq!(alice.client.duplicate_adds(), 0);
+
+        // Nothing loaded in the list, or another dimension: nothing at all.
+        for (dimension, chunks) in [
+            ("minecraft:overworld", &[(40, 40)][..]),
+            ("minecraft:the_nether", &[(-1, 0), (0, 0)][..]),
+        ] {
+            let seen = alice.resend(dimension, chunks).await;
+            assert_eq!(chunks_sent(&seen), vec![]);
+            assert!(entity_ids(&seen, false).is_empty() && entity_ids(&seen, true).is_empty());
+        }
+        assert_eq!(backend.handle.sync_received(MessageType::ResendChunks), 3);
+
+        // A chunk in a released zone goes again, but not the marker in it.
+        alice.assign(1, vec![west()]).await;
+        alice.assign(2, vec![]).await;
+        alice.removed(marker).await;
+        let seen = alice.resend("minecraft:overworld", &[(-1, 0)]).await;
+        assert_eq!(chunks_sent(&seen), vec![(-1, 0)]);
+        assert!(entity_ids(&seen, true).is_empty(), "{seen:?}");
+        assert!(!alice.client.entities().contains_key(&marker));
+    })
+}
+
+#[tokio::test]
+async fn a_stale_zone_assignment_changes_nothing() {
+    within!(60, async {
+        let backend = start_default().await;
+        let marker = backend.handle.marker_entity_id().unwrap();
+        let mut alice = ProxyLink::open(&backend, "Alice").await;
+        assert_eq!(alice.assign(5, vec![west(), east()]).await, 5);
+        assert_eq!(alice.assign(6, vec![east()]).await, 6);
+        alice.removed(marker).await;
+        assert_eq!(alice.assign(7, vec![west(), east()]).await, 7);
+        alice.added(&[marker]).await;
+
+        // Late copies of older orders: answered with the newer epoch, and nothing is released.
+        assert_eq!(alice.assign(6, vec![east()]).await, 7);
+        assert_eq!(alice.assign(5, vec![]).await, 7);
+        assert_eq!(backend.handle.zones(), (Some(7), vec![west(), east()]));
+        assert_eq!(backend.handle.released_zones(), vec![]);
+        assert!(!backend.handle.is_marker_hidden());
+        // An item dropped in the west now is shown, and the marker was not taken away first.
+        let item = backend
+            .handle
+            .drop_item([-20.5, 64.0, 0.5], "diamond", 1)
+            .unwrap();
+        let seen = alice.added(&[item]).await;
+        assert!(!entity_ids(&seen, false).contains(&marker), "{seen:?}");
+        assert!(alice.client.entities().contains_key(&marker));
     })
 }
