@@ -77,6 +77,30 @@ pub async fn pg_ctl(action: &str) {
     assert!(status.success(), "{ctl} {action}: {status}");
 }
 
+/// Starts the test server again when dropped, if it is down: a test that fails while it had
+/// stopped the server must not take the test binaries after it down too.
+#[derive(Debug)]
+pub struct StartOnDrop;
+
+impl Drop for StartOnDrop {
+    fn drop(&mut self) {
+        let Ok(ctl) = std::env::var("MERIDIAN_TEST_PG_CTL") else {
+            return;
+        };
+        let run = |action: &str| {
+            std::process::Command::new(&ctl)
+                .arg(action)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !run("status") {
+            run("start");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database;

@@ -36,6 +36,7 @@ async fn watcher_keeps_the_last_map_while_the_database_is_down_and_catches_up() 
         let before = watcher.current();
         assert_eq!(before.zone("west").expect("west").epoch, 2);
 
+        let _restart = meridian_store::testing::StartOnDrop;
         pg_ctl("stop").await;
         tokio::time::timeout(Duration::from_secs(10), connected.wait_for(|up| !up))
             .await

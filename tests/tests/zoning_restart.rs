@@ -64,6 +64,7 @@ async fn players_keep_playing_through_a_database_outage_and_the_proxy_catches_up
             })
         };
 
+        let _restart = meridian_store::testing::StartOnDrop;
         pg_ctl("stop").await;
         let down = async {
             loop {
