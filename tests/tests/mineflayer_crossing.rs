@@ -103,10 +103,8 @@ fn spawned_while_alive(bot: &Bot) -> Vec<Value> {
     let mut twice = Vec::new();
     for event in bot.events.iter().filter(|e| e["event"] == "packet") {
         match event["name"].as_str() {
-            Some("spawn_entity") => {
-                if !alive.insert(event["id"].to_string()) {
-                    twice.push(event.clone());
-                }
+            Some("spawn_entity") if !alive.insert(event["id"].to_string()) => {
+                twice.push(event.clone());
             }
             Some("entity_destroy") => {
                 for id in event["ids"].as_array().into_iter().flatten() {
