@@ -7,7 +7,7 @@
 //!
 //! Routing decisions are the pure functions of [`crate::routing`] and [`crate::view`]; entity ids
 //! are rewritten by [`crate::entities`]. This module only moves frames and keeps the state those
-//! functions need; [`rezone`] follows changes of the zone map.
+//! functions need; the `rezone` submodule follows changes of the zone map.
 
 use std::{
     collections::{HashMap, HashSet},
