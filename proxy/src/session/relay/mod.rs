@@ -33,7 +33,7 @@ use tokio::{
     task::JoinSet,
     time::{Instant, sleep_until, timeout},
 };
-use tokio_stream::StreamMap;
+use tokio_stream::{StreamMap, wrappers::WatchStream};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 use zoning::{ChunkPos, ServerId};
@@ -320,12 +320,17 @@ impl Session {
         // One coarse tick checks every peer for silence, rather than a timer per read.
         let mut liveness = tokio::time::interval(LIVENESS_TICK.min(read_timeout));
         liveness.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Both live across iterations: re-creating them on every wake-up would register and
+        // unregister a waiter (a lock each) per batch of packets.
+        let cancelled = shutdown.cancelled();
+        tokio::pin!(cancelled);
+        let mut zone_updates = WatchStream::from_changes(self.zone_updates.clone());
         loop {
             if !self.client_backlog.is_empty() {
                 self.flush_client().await?;
             }
             tokio::select! {
-                () = shutdown.cancelled() => return Ok(End::Shutdown),
+                () = &mut cancelled => return Ok(End::Shutdown),
                 command = commands.recv() => match command {
                     Some(SessionCommand::Kick(message)) => return Ok(End::Kick(message)),
                     None => return Ok(End::Kick("Disconnected".into())),
@@ -358,7 +363,7 @@ impl Session {
                 () = sleep_until(self.handoff.as_ref().map_or_else(Instant::now, |h| h.deadline)), if self.handoff.is_some() => {
                     self.abandon_handoff("timed out").await?;
                 }
-                Ok(()) = self.zone_updates.changed() => {
+                Some(_) = zone_updates.next() => {
                     self.on_zones_changed().await?;
                     self.flush_client().await?;
                     self.flush_links().await?;
