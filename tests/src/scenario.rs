@@ -21,6 +21,15 @@ pub async fn eventually(within: Duration, what: &str, mut check: impl FnMut() ->
     }
 }
 
+/// How many entities whose kind ends with `kind` (e.g. `cow`) the client shows.
+pub fn shown(client: &TestClient, kind: &str) -> usize {
+    client
+        .entities()
+        .values()
+        .filter(|e| e.kind.ends_with(kind))
+        .count()
+}
+
 /// Sends a command (without its slash) and returns the next system chat line.
 pub async fn ask(client: &mut TestClient, command: &str) -> String {
     client.send_command(command).await.expect("send a command");

@@ -6,7 +6,7 @@ use std::{collections::HashSet, time::Duration};
 use meridian_tests::{
     client::TestClient,
     cluster::TestCluster,
-    scenario::{WAIT, ask, eventually},
+    scenario::{WAIT, ask, eventually, shown},
     within,
 };
 use meridian_wire::ids::game::clientbound;
@@ -15,17 +15,8 @@ use tokio::time::Instant;
 /// The reference backends' view distance, in chunks.
 const VIEW: i32 = 6;
 
-/// How many entities of `kind` the client shows.
 async fn ask_whereami(client: &mut TestClient) -> String {
     ask(client, "whereami").await
-}
-
-fn shown(client: &TestClient, kind: &str) -> usize {
-    client
-        .entities()
-        .values()
-        .filter(|e| e.kind.ends_with(kind))
-        .count()
 }
 
 /// Every chunk column within view distance of `x, z`.

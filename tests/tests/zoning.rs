@@ -10,7 +10,7 @@ use meridian_tests::{
     client::TestClient,
     cluster::{ADMIN_TOKEN, Cluster, RunningProxy, TestCluster},
     http,
-    scenario::{WAIT, ask, eventually, linked, walk},
+    scenario::{WAIT, ask, eventually, linked, shown, walk},
     within,
 };
 use meridian_wire::ids::game::clientbound;
@@ -18,14 +18,6 @@ use sync_plugin_protocol::MessageType;
 
 /// The reference backends' view distance, in chunks.
 const VIEW: i32 = 6;
-
-fn shown(client: &TestClient, kind: &str) -> usize {
-    client
-        .entities()
-        .values()
-        .filter(|e| e.kind.ends_with(kind))
-        .count()
-}
 
 /// Every chunk column within view distance of block `x`, z = 0.5.
 fn in_view(x: f64) -> HashSet<(i32, i32)> {
@@ -149,31 +141,50 @@ async fn the_zones_api_refuses_bad_moves_clearly() {
             http::request(proxy.admin_addr, "POST", path, token, Some(body)).await
         };
         let owner_west = r#"{"owner": "west"}"#;
-        let (status, body) = post("/api/zones/east/owner", None, owner_west).await;
-        assert_eq!(status, 401, "{body}");
-        let (status, body) = post("/api/zones/east/owner", Some("wrong"), owner_west).await;
-        assert_eq!(status, 401, "{body}");
-        let (status, body) = post("/api/zones/nowhere/owner", Some(ADMIN_TOKEN), owner_west).await;
-        assert_eq!(status, 404, "{body}");
-        assert!(body.contains("nowhere"), "{body}");
-        let (status, body) = post(
-            "/api/zones/east/owner",
-            Some(ADMIN_TOKEN),
-            r#"{"owner": "north"}"#,
-        )
-        .await;
-        assert_eq!(status, 400, "{body}");
-        assert!(body.contains("north"), "{body}");
-        let (status, body) = post("/api/zones/east/owner", Some(ADMIN_TOKEN), "{\"own").await;
-        assert_eq!(status, 400, "{body}");
-        let (status, body) = post(
-            "/api/zones/east/owner",
-            Some(ADMIN_TOKEN),
-            r#"{"owner": "west", "expected_epoch": 7}"#,
-        )
-        .await;
-        assert_eq!(status, 409, "{body}");
-        assert!(body.contains("epoch 1"), "{body}");
+        // (path, token, body, status, what the error names)
+        let refusals: [(&str, Option<&str>, &str, u16, &str); 6] = [
+            ("/api/zones/east/owner", None, owner_west, 401, "token"),
+            (
+                "/api/zones/east/owner",
+                Some("wrong"),
+                owner_west,
+                401,
+                "token",
+            ),
+            (
+                "/api/zones/nowhere/owner",
+                Some(ADMIN_TOKEN),
+                owner_west,
+                404,
+                "nowhere",
+            ),
+            (
+                "/api/zones/east/owner",
+                Some(ADMIN_TOKEN),
+                r#"{"owner": "north"}"#,
+                400,
+                "north",
+            ),
+            (
+                "/api/zones/east/owner",
+                Some(ADMIN_TOKEN),
+                "{\"own",
+                400,
+                "owner",
+            ),
+            (
+                "/api/zones/east/owner",
+                Some(ADMIN_TOKEN),
+                r#"{"owner": "west", "expected_epoch": 7}"#,
+                409,
+                "epoch 1",
+            ),
+        ];
+        for (path, token, body, status, names) in refusals {
+            let (got, answer) = post(path, token, body).await;
+            assert_eq!(got, status, "{path} {body}: {answer}");
+            assert!(answer.contains(names), "{path} {body}: {answer}");
+        }
         // Handing a zone to its owner changes nothing, not even the epoch.
         let (status, body) = post(
             "/api/zones/east/owner",
