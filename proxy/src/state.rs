@@ -38,6 +38,8 @@ impl ProxyState {
 #[derive(Debug)]
 pub struct Server {
     pub id: String,
+    /// `id` as the zone map names owners, made once: lookups on every move compare with it.
+    pub key: zoning::ServerId,
     pub address: String,
     /// Whether the last probe or connection attempt succeeded.
     pub online: AtomicBool,
@@ -53,6 +55,7 @@ pub struct Server {
 impl Server {
     pub fn new(id: String, address: String) -> Self {
         Self {
+            key: zoning::ServerId::new(id.as_str()),
             id,
             address,
             online: AtomicBool::new(false),

@@ -579,7 +579,7 @@ impl Session {
         let linked: Vec<ServerId> = self
             .links
             .values()
-            .map(|l| ServerId::new(l.server.id.as_str()))
+            .map(|l| l.server.key.clone())
             .collect();
         let mut wanted = Vec::new();
         zoning::links_wanted(
@@ -1032,7 +1032,7 @@ impl Session {
         if self.handoff.is_some() {
             return Ok(());
         }
-        let primary_server = ServerId::new(self.links[&self.primary].server.id.as_str());
+        let primary_server = self.links[&self.primary].server.key.clone();
         let margin = self.state.config.zones.swap_margin;
         let Some(zone) =
             zoning::swap_target(self.zones.map(), &primary_server, OVERWORLD, x, z, margin)
