@@ -6,8 +6,8 @@
 //! - `relay`: through `meridian-bench relay` (tokio `copy_bidirectional`), its own process;
 //! - `meridian`: through `meridian run --config …` with one backend;
 //! - `meridian-2`: as `meridian` with a second backend whose zone is in view of every player, so
-//!   the proxy holds a dummy link per player; every link is verified before anything is
-//!   measured (see [`verify_dummies`]).
+//!   the proxy holds a dummy link per player; every link is verified through the admin API
+//!   before anything is measured (see [`count_dummies`]).
 //!
 //! Phases of one scenario in one run:
 //! 1. **login**: sequential logins through the path to the reference backend, timed from connect
