@@ -679,9 +679,9 @@ impl Results {
                 Some(v) if meets(op, v, limit) => "yes".to_owned(),
                 Some(_) => "**no**".to_owned(),
                 None => format!(
-                    "pending: {}",
+                    "not measured: {}",
                     self.pending(key)
-                        .unwrap_or_else(|| "not measured".to_owned())
+                        .unwrap_or_else(|| "no figure in this run".to_owned())
                 ),
             };
             out.push_str(&format!(
@@ -832,7 +832,12 @@ mod tests {
         );
         // The other figures stand.
         assert_eq!(r.ratios()["mem_idle_kib_per_player"], Some(40.0));
-        assert!(r.to_table().contains("**`meridian-2` not measured**"));
+        let table = r.to_table();
+        assert!(table.contains("**`meridian-2` not measured**"));
+        assert!(
+            table
+                .contains("| mem_dummy_kib_per_player | – | <= 192 | not measured: the meridian-2")
+        );
     }
 
     #[test]
