@@ -576,11 +576,7 @@ impl Session {
         if self.view_distance == 0 {
             return;
         }
-        let linked: Vec<ServerId> = self
-            .links
-            .values()
-            .map(|l| l.server.key.clone())
-            .collect();
+        let linked: Vec<ServerId> = self.links.values().map(|l| l.server.key.clone()).collect();
         let mut wanted = Vec::new();
         zoning::links_wanted(
             self.zones.map(),
