@@ -106,3 +106,41 @@ fn demo_starts_and_answers_a_ping() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// A zone database that cannot be reached stops `run` with a message saying so (and not the
+/// password), rather than a proxy routing by a map it could not confirm.
+#[test]
+fn run_with_an_unreachable_zone_database_says_so_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("meridian.toml");
+    // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    std::fs::write(
+        &config,
+        "bind = \"127.0.0.1:0\"\n[[servers]]\nid = \"west\"\naddress = \"127.0.0.1:1\"\n\
+         [forwarding]\nsecret = \"x\"\n[zones]\nstore = \"postgres://meridian:hunter2@127.0.0.1:1/meridian\"\n",
+    )
+    .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let mut child = meridian()
+        .arg("run")
+        .arg("--config")
+        .arg(&config)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        let _ = tx.send(text);
+    });
+    let stderr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("meridian exits when the database is unreachable");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("zone store"), "{stderr}");
+    assert!(stderr.contains("PostgreSQL"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "the password leaked: {stderr}");
+}
