@@ -174,9 +174,12 @@ mod head {
     //! zlib builds complete two-level lookup tables for a block's Huffman codes before it writes
     //! a byte; for a head of [`HEAD_LEN`](super::HEAD_LEN) bytes, building them is most of the
     //! work (`inflate_table` was a third of the proxy's CPU time forwarding chunk frames). This
-    //! decoder, after Mark Adler's `puff.c`, keeps each code as its canonical counts plus a
-    //! one-level table of the codes up to 8 bits, and reads longer codes against the counts: far
-    //! less to build, for the few dozen symbols a head takes.
+    //! decoder, after Mark Adler's `puff.c`, keeps each code as its canonical counts plus a small
+    //! one-level table of its short codes, and reads longer codes against the counts: far less to
+    //! build, for the few dozen symbols a head takes. Building is kept to what the header says:
+    //! a dynamic header's runs of unused symbols cost nothing, the tables are built by doubling
+    //! (no clearing, no strided fills), the fixed codes are built once, and the bits are read
+    //! from a 64-bit buffer refilled eight bytes at a time.
     //!
     //! It stops as soon as the head is full and is strict about everything before: what it does
     //! not read as plainly valid (a preset dictionary, an over-subscribed or incomplete code, a
@@ -226,18 +229,21 @@ mod head {
             buf: 0,
             count: 0,
         };
+        // Built in place, block by block: they are too large to move about cheaply.
+        let mut tables = None;
         let mut done = 0;
         while done < out.len() {
             let last = bits.take(1)? == 1;
             match bits.take(2)? {
                 0 => stored(&mut bits, out, &mut done)?,
                 1 => {
-                    let (lit, dist) = fixed()?;
-                    codes(&mut bits, out, &mut done, &lit, &dist)?;
+                    let (lit, dist) = FIXED.as_ref()?;
+                    codes(&mut bits, out, &mut done, lit, dist)?;
                 }
                 2 => {
-                    let (lit, dist) = dynamic(&mut bits)?;
-                    codes(&mut bits, out, &mut done, &lit, &dist)?;
+                    let (lit, dist) = tables.get_or_insert((LitCode::EMPTY, DistCode::EMPTY));
+                    dynamic(&mut bits, lit, dist)?;
+                    codes(&mut bits, out, &mut done, lit, dist)?;
                 }
                 _ => return None,
             }
@@ -249,29 +255,46 @@ mod head {
         Some(())
     }
 
-    /// Bits of the input, least significant first.
+    /// Bits of the input, least significant first, buffered up to 64 at a time.
+    #[derive(Clone, Copy)]
     struct Bits<'a> {
         input: &'a [u8],
+        /// The next byte not yet buffered.
         pos: usize,
-        buf: u32,
+        /// `count` bits of input; above them, zeros or the bits of the input that follow (which
+        /// the next refill puts there again).
+        buf: u64,
         count: u32,
     }
 
     impl Bits<'_> {
-        /// Buffers whole bytes while there is room for one, as far as the input goes.
-        fn fill(&mut self) {
-            while self.count <= 24 {
-                let Some(&byte) = self.input.get(self.pos) else {
-                    return;
-                };
-                self.pos += 1;
-                self.buf |= u32::from(byte) << self.count;
-                self.count += 8;
+        /// Buffers at least 49 bits, or as many as the input has left.
+        #[inline]
+        fn refill(&mut self) {
+            if let Some(word) = self
+                .input
+                .get(self.pos..)
+                .and_then(|rest| rest.first_chunk::<8>())
+            {
+                // Eight bytes at once; those that do not fit whole are loaded again next time.
+                self.buf |= u64::from_le_bytes(*word) << self.count;
+                self.pos += ((63 - self.count) >> 3) as usize;
+                self.count |= 56;
+            } else {
+                // Whole bytes while one fits below bit 56 (so `count` stays below 64).
+                while self.count <= 48 {
+                    let Some(&byte) = self.input.get(self.pos) else {
+                        return;
+                    };
+                    self.pos += 1;
+                    self.buf |= u64::from(byte) << self.count;
+                    self.count += 8;
+                }
             }
         }
 
-        /// Drops the next `n` bits, which [`Bits::fill`] has buffered; `None` if the input
-        /// ended before them.
+        /// Drops the next `n` bits; `None` if the input ended before them.
+        #[inline]
         fn consume(&mut self, n: u32) -> Option<()> {
             if n > self.count {
                 return None;
@@ -281,32 +304,86 @@ mod head {
             Some(())
         }
 
-        /// The next `n` (≤ 16) bits.
+        /// The next `n` (≤ 16) bits; `None` if the input ended before them.
+        #[inline]
         fn take(&mut self, n: u32) -> Option<u32> {
-            while self.count < n {
-                let byte = *self.input.get(self.pos)?;
-                self.pos += 1;
-                self.buf |= u32::from(byte) << self.count;
-                self.count += 8;
+            if self.count < n {
+                self.refill();
             }
-            let v = self.buf & ((1u32 << n) - 1);
-            self.buf >>= n;
-            self.count -= n;
+            let v = (self.buf & ((1u64 << n) - 1)) as u32;
+            self.consume(n)?;
             Some(v)
+        }
+    }
+
+    /// The code-length code of a dynamic block (at most 7 bits, always complete): one lookup
+    /// per symbol, by the next 7 bits (first bit lowest), of `symbol << 3 | length`.
+    struct LengthCode {
+        table: [u8; 128],
+    }
+
+    impl LengthCode {
+        fn new(lengths: &[u8; 19]) -> Option<Self> {
+            let mut count = [0u8; 8];
+            for &l in lengths {
+                *count.get_mut(usize::from(l))? += 1;
+            }
+            count[0] = 0;
+            let mut left: i32 = 1;
+            let (mut first, mut offset) = ([0u8; 8], [0u8; 8]);
+            for len in 1..8 {
+                left = (left << 1) - i32::from(count[len]);
+                if left < 0 {
+                    return None;
+                }
+                if len < 7 {
+                    first[len + 1] = (first[len] + count[len]) << 1;
+                    offset[len + 1] = offset[len] + count[len];
+                }
+            }
+            // Incomplete (or empty) code-length codes are zlib's to refuse.
+            if left != 0 {
+                return None;
+            }
+            // The symbols in code order, then the table as `Huffman` builds its own.
+            let mut sorted = [0u8; 19];
+            let mut next = offset;
+            for (s, &l) in lengths.iter().enumerate() {
+                if l != 0 {
+                    let at = &mut next[usize::from(l & 7)];
+                    *sorted.get_mut(usize::from(*at))? = s as u8;
+                    *at += 1;
+                }
+            }
+            let mut table = [0u8; 128];
+            let mut size = 1;
+            for len in 1..8 {
+                for i in 0..size {
+                    table[(size + i) & 127] = table[i & 127];
+                }
+                size <<= 1;
+                let start = usize::from(offset[len]);
+                let n = usize::from(count[len]);
+                for (k, &s) in sorted.get(start..start + n)?.iter().enumerate() {
+                    let code = first[len] + k as u8;
+                    let at = usize::from(code.reverse_bits() >> (8 - len));
+                    table[at & 127] = s << 3 | len as u8;
+                }
+            }
+            Some(Self { table })
         }
     }
 
     /// A canonical Huffman code of at most `N` symbols: per length, how many codes, the first
     /// code, and where its symbols start in `symbol` (symbols in code order); and a table of
     /// `T` (a power of two) entries for the codes up to log2(`T`) bits, decoded by one lookup.
-    /// The table costs a write per entry to build: large for the literal/length code, whose
-    /// symbols are most of a head, small or none for codes read a few times.
     struct Huffman<const N: usize, const T: usize> {
         count: [u16; MAX_BITS + 1],
         first: [u16; MAX_BITS + 1],
         offset: [u16; MAX_BITS + 1],
         symbol: [u16; N],
-        /// The longest code.
+        /// The shortest and the longest code.
+        min: usize,
         max: usize,
         /// Per pattern of the next log2(`T`) bits (first bit lowest), the code they start
         /// with if it is that short: `symbol << 4 | length`; 0 if it is longer.
@@ -315,35 +392,36 @@ mod head {
 
     /// The literal/length code: codes up to 8 bits by lookup.
     type LitCode = Huffman<288, 256>;
-    /// The distance code: a few symbols a head, read against the counts.
-    type DistCode = Huffman<32, 1>;
-    /// The code-length code: at most 7 bits, all by lookup.
-    type LengthCode = Huffman<19, 128>;
+    /// The fixed literal/length code, built once: all of it by lookup.
+    type FixedLitCode = Huffman<288, 512>;
+    /// The distance code: a few symbols a head, codes up to 5 bits by lookup.
+    type DistCode = Huffman<32, 32>;
 
     impl<const N: usize, const T: usize> Huffman<N, T> {
         const FAST_BITS: usize = T.trailing_zeros() as usize;
+        /// No code yet.
+        const EMPTY: Self = Self {
+            count: [0; MAX_BITS + 1],
+            first: [0; MAX_BITS + 1],
+            offset: [0; MAX_BITS + 1],
+            symbol: [0; N],
+            min: 0,
+            max: 0,
+            fast: [0; T],
+        };
 
-        /// The code for `lengths` (at most `N` of them). An incomplete code is refused except,
-        /// where `sparse`, one code of one bit (an encoder's way of writing a block that uses
-        /// a single distance), as zlib allows; its missing half is then an invalid code.
-        fn new(lengths: &[u8], sparse: bool) -> Option<Self> {
-            // Counted in four interleaved tallies: with one, runs of equal lengths make each
-            // increment wait for the one before, which was most of this function's time.
-            let mut tallies = [[0u16; MAX_BITS + 1]; 4];
-            let mut quads = lengths.chunks_exact(4);
-            for quad in &mut quads {
-                for (tally, &l) in tallies.iter_mut().zip(quad) {
-                    *tally.get_mut(usize::from(l))? += 1;
-                }
-            }
-            for &l in quads.remainder() {
-                *tallies[0].get_mut(usize::from(l))? += 1;
-            }
-            let mut count = [0u16; MAX_BITS + 1];
-            for (len, c) in count.iter_mut().enumerate().skip(1) {
-                *c = tallies.iter().map(|t| t[len]).sum();
-            }
+        /// The code with `count[len]` codes of each length, for `entries`, `symbol << 4 |
+        /// length` of each symbol with a code, in symbol order. An incomplete code is refused
+        /// except, where `sparse`, one code of one bit (an encoder's way of writing a block that
+        /// uses a single distance), as zlib allows; its missing half is then an invalid code.
+        fn build(
+            &mut self,
+            count: [u16; MAX_BITS + 1],
+            entries: &[u16],
+            sparse: bool,
+        ) -> Option<()> {
             let max = (1..=MAX_BITS).rev().find(|&l| count[l] > 0)?;
+            let min = (1..=MAX_BITS).find(|&l| count[l] > 0)?;
             let mut left: i32 = 1;
             for &c in &count[1..] {
                 left = (left << 1) - i32::from(c);
@@ -359,46 +437,60 @@ mod head {
                 first[len + 1] = (first[len] + count[len]) << 1;
                 offset[len + 1] = offset[len] + count[len];
             }
-            let (mut next_index, mut next_code) = (offset, first);
-            let mut symbol = [0u16; N];
-            let mut fast = [0u16; T];
-            for (s, &l) in lengths.iter().enumerate() {
-                let len = usize::from(l);
-                if len == 0 {
-                    continue;
+            let mut next_index = offset;
+            let symbol = &mut self.symbol;
+            for &e in entries {
+                let len = usize::from(e & 15);
+                let at = next_index.get_mut(len)?;
+                *symbol.get_mut(usize::from(*at))? = e >> 4;
+                *at += 1;
+            }
+            // The table for codes up to 1 bit, then 2, ...: each step repeats the table so far
+            // (the shorter codes, whatever the next bit) and adds the codes of the new length.
+            // Every entry is written, so nothing needs clearing first.
+            let fast = &mut self.fast;
+            fast[0] = 0;
+            let mut size = 1;
+            for len in 1..=Self::FAST_BITS {
+                for i in 0..size {
+                    fast[(size + i) & (T - 1)] = fast[i & (T - 1)];
                 }
-                *symbol.get_mut(usize::from(next_index[len]))? = s as u16;
-                next_index[len] += 1;
-                let code = next_code[len];
-                next_code[len] += 1;
-                if len <= Self::FAST_BITS {
+                size <<= 1;
+                let start = usize::from(offset[len]);
+                let n = usize::from(count[len]);
+                for (k, &s) in symbol.get(start..start + n)?.iter().enumerate() {
+                    let code = first[len] + k as u16;
                     // Codes go first bit first; the table is indexed first bit lowest.
-                    let reversed = usize::from(code.reverse_bits() >> (16 - len));
-                    for high in 0..1usize << (Self::FAST_BITS - len) {
-                        fast[reversed | high << len] = (s as u16) << 4 | len as u16;
-                    }
+                    let at = usize::from(code.reverse_bits() >> (16 - len));
+                    fast[at & (T - 1)] = s << 4 | len as u16;
                 }
             }
-            Some(Self {
-                count,
-                first,
-                offset,
-                symbol,
-                max,
-                fast,
-            })
+            self.count = count;
+            self.first = first;
+            self.offset = offset;
+            self.min = min;
+            self.max = max;
+            Some(())
         }
 
         /// The next symbol: a short code by lookup; a longer one from the next 16 bits,
         /// reversed, compared length by length with the canonical ranges.
+        #[inline]
         fn decode(&self, bits: &mut Bits<'_>) -> Option<u16> {
-            bits.fill();
+            if bits.count < MAX_BITS as u32 {
+                bits.refill();
+            }
             let entry = self.fast[bits.buf as usize & (T - 1)];
             if entry != 0 {
-                return bits.consume(u32::from(entry & 15)).map(|()| entry >> 4);
+                bits.consume(u32::from(entry & 15))?;
+                return Some(entry >> 4);
             }
+            self.decode_long(bits)
+        }
+
+        fn decode_long(&self, bits: &mut Bits<'_>) -> Option<u16> {
             let ahead = u32::from((bits.buf as u16).reverse_bits());
-            for len in Self::FAST_BITS + 1..=self.max {
+            for len in self.min.max(Self::FAST_BITS + 1)..=self.max {
                 let code = (ahead >> (16 - len)) as u16;
                 // Canonical codes of one length are consecutive, and above the shorter ones.
                 let index = code.wrapping_sub(self.first[len]);
@@ -417,44 +509,61 @@ mod head {
 
     /// A stored block (type 0): its bytes as they are.
     fn stored(bits: &mut Bits<'_>, out: &mut [u8], done: &mut usize) -> Option<()> {
-        // To the byte boundary: the buffer holds the rest of the current byte, then whole bytes.
-        let partial = bits.count % 8;
-        bits.buf >>= partial;
-        bits.count -= partial;
-        let mut header = [0u8; 4];
-        for b in &mut header {
-            *b = bits.take(8)? as u8;
-        }
-        // At most 32 bits (4 bytes) are ever buffered, so the header took every whole byte.
-        if bits.count != 0 {
-            return None;
-        }
+        // To the byte boundary (the partial byte is dropped); the whole bytes buffered go back
+        // to the input.
+        bits.pos = bits.pos.checked_sub((bits.count / 8) as usize)?;
+        bits.buf = 0;
+        bits.count = 0;
+        let header = bits.input.get(bits.pos..)?.first_chunk::<4>()?;
         let len = u16::from_le_bytes([header[0], header[1]]);
         if len != !u16::from_le_bytes([header[2], header[3]]) {
             return None;
         }
+        bits.pos += 4;
         let take = usize::from(len).min(out.len() - *done);
-        out[*done..*done + take].copy_from_slice(bits.input.get(bits.pos..bits.pos + take)?);
+        out.get_mut(*done..*done + take)?
+            .copy_from_slice(bits.input.get(bits.pos..bits.pos + take)?);
         bits.pos += take;
         *done += take;
         Some(())
     }
 
-    /// The fixed codes of block type 1.
-    fn fixed() -> Option<(LitCode, DistCode)> {
-        let mut lengths = [0u8; 288];
-        lengths[..144].fill(8);
-        lengths[144..256].fill(9);
-        lengths[256..280].fill(7);
-        lengths[280..].fill(8);
-        Some((
-            Huffman::new(&lengths, false)?,
-            Huffman::new(&[5; 32], false)?,
-        ))
+    /// The fixed codes of block type 1, built once.
+    static FIXED: std::sync::LazyLock<Option<(FixedLitCode, DistCode)>> =
+        std::sync::LazyLock::new(|| {
+            let (mut lit, mut dist) = (FixedLitCode::EMPTY, DistCode::EMPTY);
+            fixed(&mut lit, &mut dist)?;
+            Some((lit, dist))
+        });
+
+    /// Builds the fixed codes of block type 1.
+    fn fixed(lit: &mut FixedLitCode, dist: &mut DistCode) -> Option<()> {
+        let mut entries = [0u16; 288];
+        for (s, e) in entries.iter_mut().enumerate() {
+            let len = match s {
+                0..=143 => 8,
+                144..=255 => 9,
+                256..=279 => 7,
+                _ => 8,
+            };
+            *e = (s as u16) << 4 | len;
+        }
+        let mut count = [0u16; MAX_BITS + 1];
+        count[7] = 24;
+        count[8] = 152;
+        count[9] = 112;
+        lit.build(count, &entries, false)?;
+        let mut dist_entries = [0u16; 32];
+        for (s, e) in dist_entries.iter_mut().enumerate() {
+            *e = (s as u16) << 4 | 5;
+        }
+        let mut count = [0u16; MAX_BITS + 1];
+        count[5] = 32;
+        dist.build(count, &dist_entries, false)
     }
 
     /// The codes of a dynamic block (type 2), from its header.
-    fn dynamic(bits: &mut Bits<'_>) -> Option<(LitCode, DistCode)> {
+    fn dynamic(bits: &mut Bits<'_>, lit: &mut LitCode, dist: &mut DistCode) -> Option<()> {
         let nlen = bits.take(5)? as usize + 257;
         let ndist = bits.take(5)? as usize + 1;
         let ncode = bits.take(4)? as usize + 4;
@@ -465,67 +574,95 @@ mod head {
         for &i in &CL_ORDER[..ncode] {
             cl[i] = bits.take(3)? as u8;
         }
-        let cl = LengthCode::new(&cl, false)?;
-        let mut lengths = [0u8; 286 + 30];
+        let cl = LengthCode::new(&cl)?;
+        // Only the symbols with a code are kept, as `symbol << 4 | length`, with the counts per
+        // length: the runs of zeros that are most of a literal/length code cost nothing.
+        let (mut lit_entries, mut lit_count, mut nlit) = ([0u16; 286], [0u16; MAX_BITS + 1], 0);
+        let (mut dist_entries, mut dist_count, mut ndists) = ([0u16; 30], [0u16; MAX_BITS + 1], 0);
         let total = nlen + ndist;
+        let mut prev = None;
+        let mut ends = false;
         let mut i = 0;
         while i < total {
-            let symbol = cl.decode(bits)?;
+            if bits.count < 14 {
+                bits.refill();
+            }
+            let entry = cl.table[bits.buf as usize & 127];
+            bits.consume(u32::from(entry & 7))?;
+            let symbol = entry >> 3;
             let (value, repeat) = match symbol {
-                0..=15 => (symbol as u8, 1),
-                16 => (lengths[i.checked_sub(1)?], 3 + bits.take(2)? as usize),
+                0..=15 => (symbol, 1),
+                16 => (prev?, 3 + bits.take(2)? as usize),
                 17 => (0, 3 + bits.take(3)? as usize),
                 _ => (0, 11 + bits.take(7)? as usize),
             };
             if i + repeat > total {
                 return None;
             }
-            lengths[i..i + repeat].fill(value);
+            if value != 0 {
+                for j in i..i + repeat {
+                    if j < nlen {
+                        ends |= j == 256;
+                        *lit_entries.get_mut(nlit)? = (j as u16) << 4 | u16::from(value);
+                        nlit += 1;
+                        lit_count[usize::from(value & 15)] += 1;
+                    } else {
+                        *dist_entries.get_mut(ndists)? =
+                            ((j - nlen) as u16) << 4 | u16::from(value);
+                        ndists += 1;
+                        dist_count[usize::from(value & 15)] += 1;
+                    }
+                }
+            }
+            prev = Some(value);
             i += repeat;
         }
         // A block must be able to end.
-        if lengths[256] == 0 {
+        if !ends {
             return None;
         }
-        Some((
-            Huffman::new(&lengths[..nlen], false)?,
-            Huffman::new(&lengths[nlen..total], true)?,
-        ))
+        lit.build(lit_count, &lit_entries[..nlit], false)?;
+        dist.build(dist_count, &dist_entries[..ndists], true)
     }
 
     /// A block's literals and back-references, until it ends or `out` is full.
-    fn codes(
+    fn codes<const T: usize>(
         bits: &mut Bits<'_>,
         out: &mut [u8],
         done: &mut usize,
-        lit: &LitCode,
+        lit: &Huffman<288, T>,
         dist: &DistCode,
     ) -> Option<()> {
-        while *done < out.len() {
-            let symbol = usize::from(lit.decode(bits)?);
+        // Worked on in locals, which the compiler keeps in registers.
+        let mut b = *bits;
+        let mut at = *done;
+        while at < out.len() {
+            let symbol = usize::from(lit.decode(&mut b)?);
             if symbol < 256 {
-                out[*done] = symbol as u8;
-                *done += 1;
+                out[at] = symbol as u8;
+                at += 1;
                 continue;
             }
             if symbol == 256 {
-                return Some(());
+                break;
             }
             // 286 and 287 exist only in the fixed code, and are invalid.
             let s = symbol - 257;
-            let len = usize::from(*LEN_BASE.get(s)?) + bits.take(u32::from(LEN_EXTRA[s]))? as usize;
-            let d = usize::from(dist.decode(bits)?);
+            let len = usize::from(*LEN_BASE.get(s)?) + b.take(u32::from(LEN_EXTRA[s]))? as usize;
+            let d = usize::from(dist.decode(&mut b)?);
             let distance =
-                usize::from(*DIST_BASE.get(d)?) + bits.take(u32::from(DIST_EXTRA[d]))? as usize;
+                usize::from(*DIST_BASE.get(d)?) + b.take(u32::from(DIST_EXTRA[d]))? as usize;
             // Before the start of the stream: zlib calls that too far back.
-            let from = done.checked_sub(distance)?;
+            let from = at.checked_sub(distance)?;
             // The copy may overlap what it writes (a run), so byte by byte.
-            let n = len.min(out.len() - *done);
+            let n = len.min(out.len() - at);
             for k in 0..n {
-                out[*done + k] = out[from + k];
+                out[at + k] = out[from + k];
             }
-            *done += n;
+            at += n;
         }
+        *bits = b;
+        *done = at;
         Some(())
     }
 }
