@@ -1073,49 +1073,6 @@ mod tests {
         );
     }
 
-    /// The cost of reading a compressed frame's head, against zlib's way: `cargo test -p
-    /// meridian-wire --release -- --ignored --nocapture head_speed` (pin it: `taskset -c 1`).
-    #[test]
-    #[ignore = "a measurement, not a check"]
-    fn head_speed() {
-        let packets = sample_packets();
-        let mut codec = FrameCodec::new();
-        codec.set_compression(Some(256));
-        // Terrain-like 10 KB packets: the chunk frames a proxy forwards most bytes of.
-        let frames: Vec<BytesMut> = (0..16)
-            .map(|i| {
-                let mut packet = vec![0x27, i as u8];
-                packet.extend_from_slice(&packets[0][i * 100..]);
-                encode(&mut codec, &packet)
-            })
-            .collect();
-        let rounds = 20_000;
-        let mut inflater = Decompress::new(true);
-        for _ in 0..3 {
-            let started = std::time::Instant::now();
-            let mut sum = 0usize;
-            for i in 0..rounds {
-                let mut wire = frames[i % frames.len()].clone();
-                sum += codec.decode(&mut wire).unwrap().unwrap().head_len as usize;
-            }
-            let ours = started.elapsed().as_nanos() as f64 / rounds as f64;
-            let started = std::time::Instant::now();
-            for i in 0..rounds {
-                let wire = &frames[i % frames.len()];
-                let mut head = [0u8; HEAD_LEN];
-                inflater.reset(true);
-                inflater
-                    .decompress(&wire[4..], &mut head, FlushDecompress::Sync)
-                    .unwrap();
-                sum += head[0] as usize;
-            }
-            let zlib = started.elapsed().as_nanos() as f64 / rounds as f64;
-            println!(
-                "a whole decode: {ours:.0} ns a frame; zlib's head alone: {zlib:.0} ns ({sum})"
-            );
-        }
-    }
-
     #[test]
     fn what_the_head_decoder_leaves_to_zlib_is_zlibs_to_judge() {
         let mut codec = FrameCodec::new();
