@@ -67,6 +67,15 @@ async fn settled_on(proxy: &RunningProxy, client: &mut TestClient, server: &str)
     );
 }
 
+/// The zone named `id` in a `GET /api/zones` answer.
+fn zone(zones: &serde_json::Value, id: &str) -> serde_json::Value {
+    zones["zones"]
+        .as_array()
+        .and_then(|list| list.iter().find(|z| z["id"] == id))
+        .unwrap_or_else(|| panic!("no zone {id} in {zones}"))
+        .clone()
+}
+
 /// Nothing a loading screen or reconnect would show: one login, no respawn, no
 /// reconfiguration, no entity spawned twice.
 fn seamless(client: &TestClient) {
@@ -109,13 +118,7 @@ async fn moving_the_zone_a_player_stands_in_swaps_them_seamlessly_and_back() {
         let zones = proxy.admin_get("/api/zones").await;
         assert_eq!(zones["store"], "static");
         assert_eq!(zones["settled"], true);
-        let east_zone = zones["zones"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|z| z["id"] == "east")
-            .unwrap()
-            .clone();
+        let east_zone = zone(&zones, "east");
         assert_eq!(east_zone["owner"], "west");
         assert_eq!(east_zone["epoch"], 2);
         assert_eq!(east_zone["min_chunk_x"], 0);
@@ -220,13 +223,7 @@ async fn two_proxies_on_one_database_swap_their_players_when_a_zone_moves() {
         settled_on(first, &mut alice, "west").await;
         settled_on(second, &mut bob, "west").await;
         let seen = second.admin_get("/api/zones").await;
-        let east_zone = seen["zones"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|z| z["id"] == "east")
-            .unwrap()
-            .clone();
+        let east_zone = zone(&seen, "east");
         assert_eq!(
             (&east_zone["owner"], &east_zone["epoch"]),
             (&"west".into(), &2.into())
