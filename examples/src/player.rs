@@ -530,6 +530,16 @@ mod tests {
             .unwrap();
     }
 
+    fn holds_nothing(roster: &Roster, player: Uuid) -> bool {
+        roster
+            .book()
+            .game(player)
+            .unwrap()
+            .state
+            .inventory
+            .is_empty()
+    }
+
     #[test]
     fn a_ghost_picks_up_nothing_and_a_primary_in_reach_takes_it_all() {
         let roster = Roster::default();
@@ -537,15 +547,7 @@ mod tests {
         let (mut primary, _) = join(&roster, 2, "primary");
         roster.book().drop_item(item(100, [0.5, 0.0, 0.5], 5));
         assert_eq!(roster.book().items().count(), 1, "nobody primary yet");
-        assert!(
-            roster
-                .book()
-                .game(ghost.uuid)
-                .unwrap()
-                .state
-                .inventory
-                .is_empty()
-        );
+        assert!(holds_nothing(&roster, ghost.uuid));
 
         make_primary(&roster, primary.uuid);
         // Out of reach first, then onto it.
@@ -571,15 +573,7 @@ mod tests {
                 .iter()
                 .any(|e| matches!(e, Event::Effects(fx) if fx.show.inventory))
         );
-        assert!(
-            roster
-                .book()
-                .game(ghost.uuid)
-                .unwrap()
-                .state
-                .inventory
-                .is_empty()
-        );
+        assert!(holds_nothing(&roster, ghost.uuid));
     }
 
     #[test]

@@ -111,6 +111,27 @@ impl StandaloneBackend {
             task,
         }
     }
+
+    /// A player joining directly, signing the forwarding data with `secret`, returned once
+    /// the join sequence is over: it ends with `set_health`, so everything before it (chunks,
+    /// entities) is in.
+    pub async fn join(&self, name: &str, secret: &str) -> crate::client::TestClient {
+        let mut client = crate::client::TestClient::builder(name)
+            .forwarding(secret)
+            .join(self.addr)
+            .await
+            .unwrap_or_else(|e| panic!("{name} joins {}: {e}", self.handle.id()));
+        client
+            .wait_for(crate::scenario::WAIT, "set_health", |p| {
+                matches!(
+                    p,
+                    azalea_protocol::packets::game::ClientboundGamePacket::SetHealth(_)
+                )
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{name}'s join sequence: {e}"));
+        client
+    }
 }
 
 /// One proxy of a running cluster.

@@ -30,19 +30,7 @@ async fn start_default(id: &str) -> Backend {
 }
 
 async fn join(backend: &Backend, name: &str) -> TestClient {
-    let mut client = TestClient::builder(name)
-        .forwarding(SECRET)
-        .join(backend.addr)
-        .await
-        .unwrap();
-    // The join sequence ends with set_health: everything before it (chunks, entities) is in.
-    client
-        .wait_for(WAIT, "set_health", |p| {
-            matches!(p, ClientboundGamePacket::SetHealth(_))
-        })
-        .await
-        .unwrap();
-    client
+    backend.join(name, SECRET).await
 }
 
 #[tokio::test]

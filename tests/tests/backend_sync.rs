@@ -58,17 +58,7 @@ struct ProxyLink {
 impl ProxyLink {
     /// Joins and waits for the end of the join sequence, without speaking on the channel.
     async fn join(backend: &Backend, name: &str) -> Self {
-        let mut client = TestClient::builder(name)
-            .forwarding(SECRET)
-            .join(backend.addr)
-            .await
-            .unwrap();
-        client
-            .wait_for(WAIT, "set_health", |p| {
-                matches!(p, ClientboundGamePacket::SetHealth(_))
-            })
-            .await
-            .unwrap();
+        let client = backend.join(name, SECRET).await;
         let peer = SyncPeer::proxy("test-proxy", Vec::new()).with_player(client.uuid());
         Self { client, peer }
     }
@@ -213,6 +203,25 @@ impl ProxyLink {
             _ => None,
         })
         .await
+    }
+
+    /// Asks for the player's state under transfer `transfer` (no answer awaited).
+    async fn request_state(&self, transfer: u128) {
+        let player = self.uuid();
+        self.send(Message::StateRequest(StateRequest {
+            transfer_id: Uuid::from_u128(transfer),
+            player,
+        }))
+        .await;
+    }
+
+    /// Asks for the player's state and returns the snapshot; anything else fails the test.
+    async fn snapshot(&mut self, transfer: u128) -> sync_plugin_protocol::PlayerState {
+        self.request_state(transfer).await;
+        match self.reply().await.0 {
+            Message::StateSnapshot(snapshot) => snapshot.state,
+            other => panic!("expected a snapshot, got {other:?}"),
+        }
     }
 
     async fn set_role(&mut self, role: Role, epoch: i64) {
@@ -525,15 +534,9 @@ async fn state_request_snapshots_what_give_gave_and_freezes_the_player() {
         let backend = start_default().await;
         let mut alice = ProxyLink::open(&backend, "Alice").await;
         let uuid = alice.uuid();
-        let request = |n: u128| {
-            Message::StateRequest(StateRequest {
-                transfer_id: Uuid::from_u128(n),
-                player: uuid,
-            })
-        };
 
         // A dummy has nothing to hand off.
-        alice.send(request(1)).await;
+        alice.request_state(1).await;
         let Message::StateRefused(refused) = alice.reply().await.0 else {
             panic!("a dummy's state was handed off");
         };
@@ -547,7 +550,7 @@ async fn state_request_snapshots_what_give_gave_and_freezes_the_player() {
         assert_eq!(alice.command("inv").await.0, "inv=diamond:5");
         alice.client.move_to(-7.5, 64.0, 2.5).await.unwrap();
 
-        alice.send(request(2)).await;
+        alice.request_state(2).await;
         let Message::StateSnapshot(snapshot) = alice.reply().await.0 else {
             panic!("expected a StateSnapshot");
         };
@@ -591,7 +594,7 @@ async fn state_request_snapshots_what_give_gave_and_freezes_the_player() {
             .unwrap();
         assert_eq!(backend.handle.inventory(uuid), diamond_list(5));
         // One handoff at a time.
-        alice.send(request(3)).await;
+        alice.request_state(3).await;
         assert!(matches!(alice.reply().await.0, Message::StateRefused(_)));
         assert!(backend.handle.is_frozen(uuid));
 
@@ -725,16 +728,7 @@ async fn apply_state_is_applied_once_and_shown_to_the_client() {
             alice.command("inv").await.0,
             "inv=diamond_sword:1,emerald:7,iron_helmet:1"
         );
-        alice
-            .send(Message::StateRequest(StateRequest {
-                transfer_id: Uuid::from_u128(0xdef),
-                player: uuid,
-            }))
-            .await;
-        let Message::StateSnapshot(snapshot) = alice.reply().await.0 else {
-            panic!("expected a snapshot");
-        };
-        assert_eq!(snapshot.state, state);
+        assert_eq!(alice.snapshot(0xdef).await, state);
     })
 }
 
@@ -1042,13 +1036,7 @@ async fn a_stopped_backend_hears_but_never_answers() {
         let uuid = alice.uuid();
         alice.set_role(Role::Primary, 1).await;
         backend.handle.stop_sync(true);
-        let request = |n| {
-            Message::StateRequest(StateRequest {
-                transfer_id: Uuid::from_u128(n),
-                player: uuid,
-            })
-        };
-        alice.send(request(1)).await;
+        alice.request_state(1).await;
         let seen = alice.sync_point().await;
         assert!(
             sync_messages(&seen).is_empty(),
@@ -1061,7 +1049,7 @@ async fn a_stopped_backend_hears_but_never_answers() {
         alice.heartbeat().await;
 
         backend.handle.stop_sync(false);
-        alice.send(request(2)).await;
+        alice.request_state(2).await;
         assert!(matches!(alice.reply().await.0, Message::StateSnapshot(_)));
     })
 }
@@ -1098,16 +1086,7 @@ async fn a_state_too_large_for_one_payload_travels_in_fragments_both_ways() {
         assert_eq!(backend.handle.sync_received(MessageType::ApplyState), 1);
 
         alice.set_role(Role::Primary, 1).await;
-        alice
-            .send(Message::StateRequest(StateRequest {
-                transfer_id: Uuid::from_u128(6),
-                player: uuid,
-            }))
-            .await;
-        let Message::StateSnapshot(snapshot) = alice.reply().await.0 else {
-            panic!("expected a snapshot");
-        };
-        assert_eq!(snapshot.state, state);
+        assert_eq!(alice.snapshot(6).await, state);
     })
 }
 
@@ -1135,16 +1114,7 @@ async fn set_state_presets_what_a_snapshot_then_carries() {
         let mut bad = state.clone();
         bad.health = -1.0;
         assert!(backend.handle.set_state(uuid, bad).is_err());
-        alice
-            .send(Message::StateRequest(StateRequest {
-                transfer_id: Uuid::from_u128(1),
-                player: uuid,
-            }))
-            .await;
-        let Message::StateSnapshot(snapshot) = alice.reply().await.0 else {
-            panic!("expected a snapshot");
-        };
-        assert_eq!(snapshot.state, state);
+        assert_eq!(alice.snapshot(1).await, state);
     })
 }
 
