@@ -388,9 +388,9 @@ impl MirrorTracker {
     }
 
     fn set_slot(&mut self, slot: usize, item: Option<ItemStack>) {
-        if self.slots[slot] != item {
-            self.slots[slot] = item;
-            self.dirty = true;
+        // Callers map slots into range; a slot past it is ignored rather than a panic.
+        if let Some(field) = self.slots.get_mut(slot) {
+            changed(&mut self.dirty, field, item);
         }
     }
 
@@ -419,24 +419,15 @@ impl MirrorTracker {
     }
 
     fn set_sneaking(&mut self, on: bool) {
-        if self.sneaking != on {
-            self.sneaking = on;
-            self.dirty = true;
-        }
+        changed(&mut self.dirty, &mut self.sneaking, on);
     }
 
     fn set_sprinting(&mut self, on: bool) {
-        if self.sprinting != on {
-            self.sprinting = on;
-            self.dirty = true;
-        }
+        changed(&mut self.dirty, &mut self.sprinting, on);
     }
 
     fn set_pose(&mut self, pose: i32) {
-        if self.pose != pose {
-            self.pose = pose;
-            self.dirty = true;
-        }
+        changed(&mut self.dirty, &mut self.pose, pose);
     }
 
     fn apply_entity_data(&mut self, data: SharedData) {
@@ -573,6 +564,14 @@ impl Reader<'_> {
             }
         }
         None
+    }
+}
+
+/// Sets `field` to `value`, marking the look `dirty` only if that changes it.
+fn changed<T: PartialEq>(dirty: &mut bool, field: &mut T, value: T) {
+    if *field != value {
+        *field = value;
+        *dirty = true;
     }
 }
 

@@ -437,12 +437,23 @@ impl Session {
                 Some(None) | None => None,
             };
         }
+        self.end_batch(Direction::serverbound, packets, bytes)
+            .await
+            .map(|()| None)
+    }
+
+    /// After a batch from either side: the dummies' mirror, one flush per link that got
+    /// anything, and the batch counted.
+    async fn end_batch(
+        &mut self,
+        direction: Direction,
+        packets: u64,
+        bytes: u64,
+    ) -> Result<(), SessionError> {
         self.mirror_to_dummies().await?;
         self.flush_links().await?;
-        self.state
-            .metrics
-            .forwarded(Direction::serverbound, packets, bytes);
-        Ok(None)
+        self.state.metrics.forwarded(direction, packets, bytes);
+        Ok(())
     }
 
     async fn on_client_frame(&mut self, frame: RawFrame) -> Result<(), SessionError> {
@@ -715,12 +726,9 @@ impl Session {
             };
         }
         self.flush_client().await?;
-        self.mirror_to_dummies().await?;
-        self.flush_links().await?;
-        self.state
-            .metrics
-            .forwarded(Direction::clientbound, packets, bytes);
-        Ok(None)
+        self.end_batch(Direction::clientbound, packets, bytes)
+            .await
+            .map(|()| None)
     }
 
     /// A peer silent for longer than the read timeout is gone: vanilla servers send a keep-alive
@@ -965,6 +973,9 @@ impl Session {
         id: i32,
         frame: RawFrame,
     ) -> Result<(), SessionError> {
+        // A compressed packet whose ids stay as they are goes out as it came, rather than
+        // compressed a second time (keeping the frame costs a reference count).
+        let original = frame.is_compressed().then(|| frame.clone());
         let mut packet = frame
             .into_packet()
             .map_err(|e| self.backend_error(link, e))?;
@@ -1005,12 +1016,17 @@ impl Session {
         }
         match entities::rewrite_clientbound(&mut self.entities, link, id, &mut packet) {
             Ok(Rewritten::Drop) => Ok(()),
-            Ok(_) => {
+            Ok(rewritten) => {
                 // In client ids, as the tracker knows the player.
                 if role == Role::Primary && MirrorTracker::reads_clientbound(id) {
                     self.mirror.on_clientbound(id, &packet);
                 }
-                self.send_packet_to_client(&packet).await
+                match original {
+                    Some(frame) if rewritten == Rewritten::Unchanged => {
+                        self.send_to_client(frame).await
+                    }
+                    _ => self.send_packet_to_client(&packet).await,
+                }
             }
             Err(e) => {
                 debug!(packet = id, "dropped: {e}");
@@ -1489,14 +1505,15 @@ impl Session {
     /// Movement and input: every link in play gets a copy, so every dummy stands where the player
     /// stands.
     async fn send_to_all(&mut self, frame: RawFrame) -> Result<(), SessionError> {
-        let targets: Vec<LinkId> = self.play_links().collect();
-        let Some((last, rest)) = targets.split_last() else {
-            return Ok(());
-        };
-        for link in rest {
-            self.send_to(*link, frame.clone()).await?;
+        // No list of targets: this runs for every movement packet.
+        for link in self.links.values_mut().filter(|l| l.phase == Phase::Play) {
+            link.dirty = true;
+            link.tx
+                .feed(frame.clone())
+                .await
+                .map_err(|e| SessionError::backend(&link.server.id, e))?;
         }
-        self.send_to(*last, frame).await
+        Ok(())
     }
 
     async fn send_to_client(&mut self, frame: RawFrame) -> Result<(), SessionError> {
