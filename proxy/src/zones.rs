@@ -305,45 +305,25 @@ impl Zones {
         if current.owner.as_str() == owner {
             return Ok((ZoneInfo::from(current), false));
         }
-        let expected_epoch = expected_epoch.or(Some(current.epoch));
+        // Compare-and-set against what the caller saw, or else against what this proxy saw.
+        let expected = expected_epoch.unwrap_or(current.epoch);
         match self.mover.get().ok_or(MoveError::NotRunning)? {
             Mover::Memory(maps) => {
                 let mut outcome = Err(MoveError::UnknownZone(zone.to_owned()));
                 maps.send_if_modified(|map| {
-                    let mut next = ZoneMap::clone(map);
-                    let epoch = next.zone(zone).map_or(0, |z| z.epoch);
-                    if expected_epoch.is_some_and(|e| e != epoch) {
-                        outcome = Err(MoveError::StaleEpoch {
-                            zone: zone.to_owned(),
-                            current: epoch,
-                            expected: expected_epoch.unwrap_or_default(),
-                        });
-                        return false;
-                    }
-                    outcome = match next.set_owner(zone, ServerId::from(owner), epoch + 1) {
-                        Ok(moved) => Ok((ZoneInfo::from(moved), true)),
-                        Err(OwnerError::UnknownZone(_)) => {
-                            Err(MoveError::UnknownZone(zone.to_owned()))
-                        }
-                        Err(e) => Err(MoveError::UnknownOwner(e.to_string())),
-                    };
-                    let moved = outcome.is_ok();
-                    if moved {
-                        *map = Arc::new(next);
-                    }
-                    moved
+                    outcome = move_in_memory(map, zone, owner, expected);
+                    outcome.is_ok()
                 });
-                if let Ok((zone, _)) = &outcome {
-                    info!(zone = %zone.id, owner = %zone.owner, epoch = zone.epoch, "moved zone (in memory)");
-                }
-                outcome
+                let moved = outcome?;
+                info!(zone = %moved.id, owner = %moved.owner, epoch = moved.epoch, "moved zone (in memory)");
+                Ok((moved, true))
             }
             Mover::Store { requests, .. } => {
                 let (reply, answer) = oneshot::channel();
                 let request = MoveRequest {
                     zone: zone.to_owned(),
                     owner: owner.to_owned(),
-                    expected_epoch,
+                    expected_epoch: Some(expected),
                     reply,
                 };
                 requests
@@ -371,6 +351,37 @@ impl Zones {
             }
         }
     }
+}
+
+/// Hands `zone` to `owner` in a map kept in memory if the zone is still at epoch `expected`.
+fn move_in_memory(
+    map: &mut Arc<ZoneMap>,
+    zone: &str,
+    owner: &str,
+    expected: u64,
+) -> Result<ZoneInfo, MoveError> {
+    let current = map
+        .zone(zone)
+        .ok_or_else(|| MoveError::UnknownZone(zone.to_owned()))?
+        .epoch;
+    if current != expected {
+        return Err(MoveError::StaleEpoch {
+            zone: zone.to_owned(),
+            current,
+            expected,
+        });
+    }
+    let mut next = ZoneMap::clone(map);
+    let moved = next
+        .set_owner(zone, ServerId::from(owner), current + 1)
+        .map(ZoneInfo::from)
+        .map_err(|e| match e {
+            OwnerError::UnknownZone(_) => MoveError::UnknownZone(zone.to_owned()),
+            // The epoch was checked above; what is left is an owner the map refuses.
+            _ => MoveError::UnknownOwner(owner.to_owned()),
+        })?;
+    *map = Arc::new(next);
+    Ok(moved)
 }
 
 /// Starts following the zone store the config names, before any player is accepted: the

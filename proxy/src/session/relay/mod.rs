@@ -29,7 +29,7 @@ use meridian_wire::{
 };
 use sync_plugin_protocol::{self as sync, ApplyOutcome, Message};
 use tokio::{
-    sync::{mpsc, watch},
+    sync::mpsc,
     task::JoinSet,
     time::{Instant, sleep_until, timeout},
 };
@@ -222,9 +222,8 @@ struct Session {
     client_backlog: Vec<Vec<u8>>,
     /// When a frame last arrived from the client.
     client_seen: Instant,
-    /// The zones as this session routes by them (updated from `zone_updates`).
+    /// The zones as this session routes by them (the newest view it has taken).
     zones: Arc<ZoneView>,
-    zone_updates: watch::Receiver<Arc<ZoneView>>,
 }
 
 /// A player the login admitted: who, as whom backends are to see them, and their command queue.
@@ -273,11 +272,12 @@ pub async fn run(
             sync_counted: None,
         },
     );
-    let zone_updates = state.zones.subscribe();
-    let zones = zone_updates.borrow().clone();
+    // Subscribed before the first view is read, so no change can fall in between.
+    let zone_receiver = state.zones.subscribe();
+    let zones = zone_receiver.borrow().clone();
+    let mut zone_updates = WatchStream::from_changes(zone_receiver);
     let mut session = Session {
         zones,
-        zone_updates,
         state: state.clone(),
         player,
         identity,
@@ -306,7 +306,9 @@ pub async fn run(
         client_backlog: Vec::new(),
         client_seen: Instant::now(),
     };
-    let end = session.run(&mut commands, &shutdown).await;
+    let end = session
+        .run(&mut commands, &mut zone_updates, &shutdown)
+        .await;
     session.finish(end).await
 }
 
@@ -314,17 +316,17 @@ impl Session {
     async fn run(
         &mut self,
         commands: &mut mpsc::Receiver<SessionCommand>,
+        zone_updates: &mut WatchStream<Arc<ZoneView>>,
         shutdown: &CancellationToken,
     ) -> Result<End, SessionError> {
         let read_timeout = self.state.config.limits.read_timeout();
         // One coarse tick checks every peer for silence, rather than a timer per read.
         let mut liveness = tokio::time::interval(LIVENESS_TICK.min(read_timeout));
         liveness.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        // Both live across iterations: re-creating them on every wake-up would register and
-        // unregister a waiter (a lock each) per batch of packets.
+        // The shutdown wait (like the zone-update stream) lives across iterations: re-creating
+        // it on every wake-up would register and unregister a waiter (a lock each) per batch.
         let cancelled = shutdown.cancelled();
         tokio::pin!(cancelled);
-        let mut zone_updates = WatchStream::from_changes(self.zone_updates.clone());
         loop {
             if !self.client_backlog.is_empty() {
                 self.flush_client().await?;
@@ -363,8 +365,8 @@ impl Session {
                 () = sleep_until(self.handoff.as_ref().map_or_else(Instant::now, |h| h.deadline)), if self.handoff.is_some() => {
                     self.abandon_handoff("timed out").await?;
                 }
-                Some(_) = zone_updates.next() => {
-                    self.on_zones_changed().await?;
+                Some(view) = zone_updates.next() => {
+                    self.on_zones_changed(view).await?;
                     self.flush_client().await?;
                     self.flush_links().await?;
                 }

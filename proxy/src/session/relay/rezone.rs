@@ -8,15 +8,17 @@ use tracing::debug;
 use zoning::ChunkPos;
 
 use super::{OVERWORLD, Session};
-use crate::{entities::LinkId, error::SessionError};
+use crate::{entities::LinkId, error::SessionError, zones::ZoneView};
 
 /// Chunks named in one `ResendChunks`.
 const RESEND_BATCH: usize = sync::limits::MAX_RESEND_CHUNKS;
 
 impl Session {
     /// Takes the newest zone view and acts on what changed.
-    pub(super) async fn on_zones_changed(&mut self) -> Result<(), SessionError> {
-        let view = self.zone_updates.borrow_and_update().clone();
+    pub(super) async fn on_zones_changed(
+        &mut self,
+        view: Arc<ZoneView>,
+    ) -> Result<(), SessionError> {
         let previous = std::mem::replace(&mut self.zones, view);
         let told: Vec<LinkId> = self
             .links
