@@ -28,13 +28,8 @@ use std::{
 
 use azalea_auth::game_profile::GameProfile;
 use azalea_buf::UnsizedByteArray;
-use azalea_core::{
-    entity_id::MinecraftEntityId,
-    game_type::{GameMode, OptionalGameType},
-    position::Vec3,
-};
+use azalea_core::{game_type::GameMode, position::Vec3};
 use azalea_protocol::common::movements::{PositionMoveRotation, RelativeMovements};
-use azalea_protocol::packets::common::CommonPlayerSpawnInfo;
 use azalea_protocol::packets::{
     ClientIntention,
     config::c_finish_configuration::ClientboundFinishConfiguration,
@@ -46,7 +41,7 @@ use azalea_protocol::packets::{
         c_login_finished::ClientboundLoginFinished,
     },
 };
-use azalea_registry::{DataRegistry, data::DimensionKind, identifier::Identifier};
+use azalea_registry::identifier::Identifier;
 use bytes::BytesMut;
 use meridian_wire::{
     ConnError,
@@ -317,31 +312,7 @@ async fn configure(mut conn: ServerConfig) -> Result<meridian_wire::conn::Server
 
 /// A well-formed play `login`, in case the proxy reads it (entity ids, dimension).
 fn play_login() -> ClientboundLogin {
-    const OVERWORLD: &str = "minecraft:overworld";
-    ClientboundLogin {
-        player_id: MinecraftEntityId(1),
-        hardcore: false,
-        levels: vec![Identifier::new(OVERWORLD)],
-        max_players: 1000,
-        chunk_radius: VIEW_DISTANCE,
-        simulation_distance: VIEW_DISTANCE,
-        reduced_debug_info: false,
-        show_death_screen: true,
-        do_limited_crafting: false,
-        common: CommonPlayerSpawnInfo {
-            dimension_type: DimensionKind::new_raw(0),
-            dimension: Identifier::new(OVERWORLD),
-            seed: 0,
-            game_type: GameMode::Survival,
-            previous_game_type: OptionalGameType(None),
-            is_debug: false,
-            is_flat: true,
-            last_death_location: None,
-            portal_cooldown: 0,
-            sea_level: 63,
-        },
-        enforces_secure_chat: false,
-    }
+    meridian_examples::world::play_login(1, 0, VIEW_DISTANCE, GameMode::Survival, 1000)
 }
 
 /// The `player_position` that places the player at [`SPAWN`], as a vanilla server sends after

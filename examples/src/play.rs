@@ -19,7 +19,7 @@ use azalea_chat::FormattedText;
 use azalea_core::{
     delta::LpVec3,
     entity_id::MinecraftEntityId,
-    game_type::{GameMode, OptionalGameType},
+    game_type::GameMode,
     position::{BlockPos, GlobalPos, Vec3},
 };
 use azalea_entity::LookDirection;
@@ -27,7 +27,6 @@ use azalea_protocol::{
     common::movements::{PositionMoveRotation, RelativeMovements},
     packets::{
         Packet,
-        common::CommonPlayerSpawnInfo,
         game::{
             ClientboundGamePacket, ServerboundGamePacket,
             c_add_entity::ClientboundAddEntity,
@@ -40,7 +39,6 @@ use azalea_protocol::{
             c_entity_position_sync::ClientboundEntityPositionSync,
             c_game_event::{ClientboundGameEvent, EventType},
             c_keep_alive::ClientboundKeepAlive,
-            c_login::ClientboundLogin,
             c_player_info_remove::ClientboundPlayerInfoRemove,
             c_player_info_update::{ActionEnumSet, ClientboundPlayerInfoUpdate, PlayerInfoEntry},
             c_player_position::ClientboundPlayerPosition,
@@ -57,9 +55,7 @@ use azalea_protocol::{
         },
     },
 };
-use azalea_registry::{
-    DataRegistry, builtin::EntityKind, data::DimensionKind, identifier::Identifier,
-};
+use azalea_registry::{builtin::EntityKind, identifier::Identifier};
 use bytes::BufMut;
 use futures_util::SinkExt;
 use meridian_wire::{
@@ -87,10 +83,10 @@ use crate::{
         show,
         zones::Ownership,
     },
-    world::{block_at, chunk_coord, chunks_in_view, in_view},
+    world::{self, block_at, chunk_coord, chunks_in_view, in_view},
 };
 
-pub(crate) const OVERWORLD: &str = "minecraft:overworld";
+pub(crate) use crate::world::OVERWORLD;
 
 pub(crate) async fn play(
     conn: ServerGame,
@@ -325,30 +321,13 @@ impl Session<'_> {
             .and_then(GameMode::from_id)
             .unwrap_or(GameMode::Survival);
         self.out
-            .feed(ClientboundLogin {
-                player_id: MinecraftEntityId(self.me.entity_id),
-                hardcore: false,
-                levels: vec![Identifier::new(OVERWORLD)],
-                max_players: 100,
-                chunk_radius: view,
-                simulation_distance: view,
-                reduced_debug_info: false,
-                show_death_screen: true,
-                do_limited_crafting: false,
-                common: CommonPlayerSpawnInfo {
-                    dimension_type: DimensionKind::new_raw(self.data.overworld),
-                    dimension: Identifier::new(OVERWORLD),
-                    seed: 0,
-                    game_type,
-                    previous_game_type: OptionalGameType(None),
-                    is_debug: false,
-                    is_flat: true,
-                    last_death_location: None,
-                    portal_cooldown: 0,
-                    sea_level: 63,
-                },
-                enforces_secure_chat: false,
-            })
+            .feed(world::play_login(
+                self.me.entity_id,
+                self.data.overworld,
+                view,
+                game_type,
+                100,
+            ))
             .await?;
         self.out.feed(show::abilities(&state.abilities)).await?;
         self.out

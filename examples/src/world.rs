@@ -9,14 +9,64 @@ use std::sync::Arc;
 
 use azalea_block::{BlockState, blocks};
 use azalea_core::{bitset::BitSet, heightmap_kind::HeightmapKind};
-use azalea_protocol::packets::game::{
-    c_level_chunk_with_light::{ClientboundLevelChunkPacketData, ClientboundLevelChunkWithLight},
-    c_light_update::ClientboundLightUpdatePacketData,
+use azalea_core::{
+    entity_id::MinecraftEntityId,
+    game_type::{GameMode, OptionalGameType},
 };
+use azalea_protocol::packets::{
+    common::CommonPlayerSpawnInfo,
+    game::{
+        c_level_chunk_with_light::{
+            ClientboundLevelChunkPacketData, ClientboundLevelChunkWithLight,
+        },
+        c_light_update::ClientboundLightUpdatePacketData,
+        c_login::ClientboundLogin,
+    },
+};
+use azalea_registry::{DataRegistry, data::DimensionKind, identifier::Identifier};
 use bytes::BufMut;
 use meridian_wire::varint::write_varint;
 
 use crate::config::{MAX_Y, MIN_Y};
+
+/// The only dimension this world has.
+pub const OVERWORLD: &str = "minecraft:overworld";
+
+/// The play `login` of a player in this world: flat overworld, no hardcore, view and
+/// simulation distance `view_distance`. `dimension_type` is the overworld's index in the
+/// dimension-type registry the client was sent.
+pub fn play_login(
+    entity_id: i32,
+    dimension_type: u32,
+    view_distance: u32,
+    game_type: GameMode,
+    max_players: i32,
+) -> ClientboundLogin {
+    ClientboundLogin {
+        player_id: MinecraftEntityId(entity_id),
+        hardcore: false,
+        levels: vec![Identifier::new(OVERWORLD)],
+        max_players,
+        chunk_radius: view_distance,
+        simulation_distance: view_distance,
+        reduced_debug_info: false,
+        show_death_screen: true,
+        do_limited_crafting: false,
+        common: CommonPlayerSpawnInfo {
+            dimension_type: DimensionKind::new_raw(dimension_type),
+            dimension: Identifier::new(OVERWORLD),
+            seed: 0,
+            game_type,
+            previous_game_type: OptionalGameType(None),
+            is_debug: false,
+            is_flat: true,
+            last_death_location: None,
+            portal_cooldown: 0,
+            sea_level: GROUND_Y,
+        },
+        enforces_secure_chat: false,
+    }
+}
 
 /// The top solid block; players stand one above.
 pub const GROUND_Y: i32 = 63;
