@@ -21,18 +21,10 @@ use azalea_protocol::{
     write::serialize_packet,
 };
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::{
-    TcpStream,
-    tcp::{OwnedReadHalf, OwnedWriteHalf},
-};
-use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio::net::TcpStream;
 
 use crate::frame::{FrameCodec, FrameError, RawFrame};
-
-/// The read half of a connection in play: raw frames.
-pub type FrameReader = FramedRead<OwnedReadHalf, FrameCodec>;
-/// The write half of a connection in play: raw frames or packet bytes.
-pub type FrameWriter = FramedWrite<OwnedWriteHalf, FrameCodec>;
+pub use crate::io::{FrameReader, FrameWriter};
 
 /// Why a packet could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -178,8 +170,8 @@ impl<R, W> Conn<R, W> {
         stream.set_nodelay(true)?;
         let (read, write) = stream.into_split();
         Ok(Self {
-            reader: FramedRead::with_capacity(read, FrameCodec::new(), 16 * 1024),
-            writer: FramedWrite::new(write, FrameCodec::new()),
+            reader: FrameReader::new(read, FrameCodec::new()),
+            writer: FrameWriter::new(write, FrameCodec::new()),
             peer,
             _state: PhantomData,
         })

@@ -5,6 +5,8 @@
 //! - [`varint`]: the VarInt encoding.
 //! - [`frame`]: the frame codec (length prefix, limits, compression that stays compressed when
 //!   forwarded).
+//! - [`io`]: the halves of a connection as a stream and a sink of frames, with buffers sized
+//!   by the traffic.
 //! - [`conn`]: connections whose protocol state is part of their type, over the frame codec.
 //! - [`ids`]: the ids of the packets Meridian inspects, checked against azalea-protocol.
 //! - [`forwarding`]: Velocity modern forwarding, signed and verified.
@@ -15,6 +17,7 @@ pub mod conn;
 pub mod forwarding;
 pub mod frame;
 pub mod ids;
+pub mod io;
 pub mod varint;
 
 pub use azalea_protocol;

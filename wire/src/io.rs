@@ -1,0 +1,341 @@
+//! The two halves of a connection as a stream of frames and a sink of frames, with buffers that
+//! follow the traffic.
+//!
+//! A proxy's cost is mostly system calls: forwarding chunk data in 8 KiB reads and writes (what
+//! a plain relay does) costs about as much again as the copies themselves. Knowing where frames
+//! end, the proxy can move bulk traffic in larger pieces: [`FrameReader`] doubles its read size
+//! while reads fill the buffer (up to [`MAX_READ`]) and halves it again when they come back
+//! small, and [`FrameWriter`] queues up to [`WRITE_BOUNDARY`] bytes before it must write. Game
+//! traffic between bursts is small, and a player idles most of the time, so neither half keeps a
+//! large buffer once the burst is over: memory per idle player stays what small packets need.
+
+use std::{
+    io,
+    pin::Pin,
+    task::{Context, Poll, ready},
+};
+
+use bytes::{Buf, BytesMut};
+use futures_util::{Sink, Stream};
+use tokio::{
+    io::AsyncWrite,
+    net::tcp::{OwnedReadHalf, OwnedWriteHalf},
+};
+use tokio_util::codec::{Decoder, Encoder};
+
+use crate::frame::{FrameCodec, FrameError, RawFrame};
+
+/// The smallest read, and what an idle connection's buffer is held to.
+pub const MIN_READ: usize = 8 * 1024;
+/// The largest read, reached after a few reads that filled the buffer.
+pub const MAX_READ: usize = 64 * 1024;
+/// How much a writer queues before a new frame must wait for a write.
+pub const WRITE_BOUNDARY: usize = 64 * 1024;
+/// A write buffer above this size is released once a small flush shows the burst is over.
+const IDLE_WRITE_CAPACITY: usize = 16 * 1024;
+
+/// The read half of a connection: raw frames.
+#[derive(Debug)]
+pub struct FrameReader {
+    io: OwnedReadHalf,
+    codec: FrameCodec,
+    buf: BytesMut,
+    /// What the next read asks for, between [`MIN_READ`] and [`MAX_READ`].
+    read_size: usize,
+    /// The peer closed its side; what is buffered is decoded with `decode_eof`.
+    eof: bool,
+    /// An error or the end was returned: the stream is over.
+    done: bool,
+}
+
+impl FrameReader {
+    /// Reads frames from `io` with `codec`.
+    pub fn new(io: OwnedReadHalf, codec: FrameCodec) -> Self {
+        Self {
+            io,
+            codec,
+            buf: BytesMut::new(),
+            read_size: MIN_READ,
+            eof: false,
+            done: false,
+        }
+    }
+
+    /// The codec.
+    pub fn decoder(&self) -> &FrameCodec {
+        &self.codec
+    }
+
+    /// The codec, to change its limits or compression between frames.
+    pub fn decoder_mut(&mut self) -> &mut FrameCodec {
+        &mut self.codec
+    }
+
+    /// The socket, e.g. to drain it before closing.
+    pub fn get_mut(&mut self) -> &mut OwnedReadHalf {
+        &mut self.io
+    }
+
+    /// Bytes read but not yet decoded (e.g. to hand them to another decoder).
+    pub fn read_buffer_mut(&mut self) -> &mut BytesMut {
+        &mut self.buf
+    }
+
+    /// The socket, dropping anything buffered.
+    pub fn into_inner(self) -> OwnedReadHalf {
+        self.io
+    }
+
+    /// Makes room for the next read, releasing a buffer grown for a burst that is over.
+    fn prepare_read(&mut self) {
+        if self.buf.is_empty() && self.buf.capacity() > 2 * self.read_size {
+            // Frames still in flight keep the old allocation alive until they are dropped.
+            self.buf = BytesMut::new();
+        }
+        if self.buf.capacity() - self.buf.len() < self.read_size / 2 {
+            self.buf.reserve(self.read_size);
+        }
+    }
+
+    /// Adapts the read size to how much the last read found.
+    fn after_read(&mut self, asked: usize, got: usize) {
+        if got == asked {
+            self.read_size = (self.read_size * 2).min(MAX_READ);
+        } else if got < self.read_size / 8 {
+            self.read_size = (self.read_size / 2).max(MIN_READ);
+        }
+    }
+}
+
+impl Stream for FrameReader {
+    type Item = Result<RawFrame, FrameError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if this.done {
+                return Poll::Ready(None);
+            }
+            let decoded = if this.eof {
+                this.codec.decode_eof(&mut this.buf)
+            } else {
+                this.codec.decode(&mut this.buf)
+            };
+            match decoded {
+                Ok(Some(frame)) => return Poll::Ready(Some(Ok(frame))),
+                Ok(None) if this.eof => {
+                    this.done = true;
+                    return Poll::Ready(None);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    this.done = true;
+                    return Poll::Ready(Some(Err(e)));
+                }
+            }
+            this.prepare_read();
+            let asked = this.buf.capacity() - this.buf.len();
+            match ready!(tokio_util::io::poll_read_buf(
+                Pin::new(&mut this.io),
+                cx,
+                &mut this.buf
+            )) {
+                Ok(0) => this.eof = true,
+                Ok(n) => this.after_read(asked, n),
+                Err(e) => {
+                    this.done = true;
+                    return Poll::Ready(Some(Err(e.into())));
+                }
+            }
+        }
+    }
+}
+
+/// The write half of a connection: raw frames or packet bytes, queued until flushed.
+#[derive(Debug)]
+pub struct FrameWriter {
+    io: OwnedWriteHalf,
+    codec: FrameCodec,
+    buf: BytesMut,
+    /// Bytes written since the buffer was last empty: how large the burst was.
+    burst: usize,
+}
+
+impl FrameWriter {
+    /// Writes frames to `io` with `codec`.
+    pub fn new(io: OwnedWriteHalf, codec: FrameCodec) -> Self {
+        Self {
+            io,
+            codec,
+            buf: BytesMut::new(),
+            burst: 0,
+        }
+    }
+
+    /// The codec, to change its compression between frames.
+    pub fn encoder_mut(&mut self) -> &mut FrameCodec {
+        &mut self.codec
+    }
+
+    /// The socket, e.g. to shut it down.
+    pub fn get_mut(&mut self) -> &mut OwnedWriteHalf {
+        &mut self.io
+    }
+
+    /// The socket, dropping anything queued.
+    pub fn into_inner(self) -> OwnedWriteHalf {
+        self.io
+    }
+
+    /// Bytes queued and not yet written.
+    pub fn queued(&self) -> usize {
+        self.buf.len()
+    }
+
+    fn poll_write_all(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while !self.buf.is_empty() {
+            // One contiguous buffer: a plain `send`, which costs the kernel less than `writev`.
+            let n = ready!(Pin::new(&mut self.io).poll_write(cx, &self.buf))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.buf.advance(n);
+            self.burst += n;
+        }
+        if self.buf.capacity() > IDLE_WRITE_CAPACITY && self.burst < IDLE_WRITE_CAPACITY {
+            self.buf = BytesMut::new();
+        }
+        self.burst = 0;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<I> Sink<I> for FrameWriter
+where
+    FrameCodec: Encoder<I, Error = FrameError>,
+{
+    type Error = FrameError;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), FrameError>> {
+        let this = self.get_mut();
+        if this.buf.len() >= WRITE_BOUNDARY {
+            ready!(this.poll_write_all(cx))?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: I) -> Result<(), FrameError> {
+        let this = self.get_mut();
+        this.codec.encode(item, &mut this.buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), FrameError>> {
+        let this = self.get_mut();
+        ready!(this.poll_write_all(cx))?;
+        ready!(Pin::new(&mut this.io).poll_flush(cx))?;
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), FrameError>> {
+        let this = self.get_mut();
+        ready!(this.poll_write_all(cx))?;
+        ready!(Pin::new(&mut this.io).poll_shutdown(cx))?;
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::*;
+
+    async fn pair() -> (FrameReader, FrameWriter) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (client, accepted) =
+            tokio::join!(TcpStream::connect(listener.local_addr().unwrap()), async {
+                listener.accept().await.unwrap().0
+            });
+        let (read, _) = accepted.into_split();
+        let (_, write) = client.unwrap().into_split();
+        (
+            FrameReader::new(read, FrameCodec::new()),
+            FrameWriter::new(write, FrameCodec::new()),
+        )
+    }
+
+    fn packet(i: usize, len: usize) -> Vec<u8> {
+        let mut p = vec![(i % 100) as u8; len];
+        p[0] = 0x10;
+        p
+    }
+
+    /// A burst far larger than any buffer arrives whole and in order, the read size grows for
+    /// it and both buffers are back to a small size once traffic is small again.
+    #[tokio::test]
+    async fn a_burst_grows_the_buffers_and_small_traffic_shrinks_them() {
+        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            let (mut reader, mut writer) = pair().await;
+            let sizes: Vec<usize> = (0..400).map(|i| 1 + (i * 7919) % 9000).collect();
+            let sending = sizes.clone();
+            let send = tokio::spawn(async move {
+                let mut largest = 0;
+                for (i, &len) in sending.iter().enumerate() {
+                    writer.feed(&packet(i, len)[..]).await.unwrap();
+                    largest = largest.max(writer.buf.capacity());
+                }
+                assert!(
+                    largest >= WRITE_BOUNDARY,
+                    "the burst was queued in large writes"
+                );
+                SinkExt::<&[u8]>::flush(&mut writer).await.unwrap();
+                writer.send(&packet(0, 10)[..]).await.unwrap();
+                assert!(
+                    writer.buf.capacity() <= IDLE_WRITE_CAPACITY,
+                    "a small flush releases the burst's buffer"
+                );
+                writer
+            });
+            let mut grew = false;
+            for (i, &len) in sizes.iter().enumerate() {
+                let frame = reader.next().await.unwrap().unwrap();
+                assert_eq!(frame.into_packet().unwrap().to_vec(), packet(i, len));
+                grew |= reader.read_size > MIN_READ;
+            }
+            assert!(grew, "reads that fill the buffer make the next ones larger");
+            let mut writer = send.await.unwrap();
+            reader.next().await.unwrap().unwrap();
+            for _ in 0..8 {
+                writer.send(&packet(1, 10)[..]).await.unwrap();
+                reader.next().await.unwrap().unwrap();
+            }
+            assert_eq!(reader.read_size, MIN_READ);
+            assert!(reader.buf.capacity() <= 2 * MIN_READ);
+        })
+        .await
+        .unwrap();
+    }
+
+    /// The peer closing ends the stream; closing in the middle of a frame is an error, once.
+    #[tokio::test]
+    async fn the_end_of_the_stream() {
+        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            let (mut reader, mut writer) = pair().await;
+            writer.send(&packet(0, 5)[..]).await.unwrap();
+            drop(writer);
+            assert!(reader.next().await.unwrap().is_ok());
+            assert!(reader.next().await.is_none());
+            assert!(reader.next().await.is_none());
+
+            let (mut reader, mut writer) = pair().await;
+            use tokio::io::AsyncWriteExt;
+            writer.get_mut().write_all(&[10, 0x10, 1]).await.unwrap();
+            drop(writer);
+            assert!(matches!(reader.next().await, Some(Err(FrameError::Closed))));
+            assert!(reader.next().await.is_none());
+        })
+        .await
+        .unwrap();
+    }
+}
