@@ -7,17 +7,20 @@
 //!
 //! Routing decisions are the pure functions of [`crate::routing`] and [`crate::view`]; entity ids
 //! are rewritten by [`crate::entities`]. This module only moves frames and keeps the state those
-//! functions need; the `rezone` submodule follows changes of the zone map.
+//! functions need; the `rezone` submodule follows changes of the zone map, and the `control`
+//! submodule gathers the rare events (shutdown, commands, zone changes, the liveness tick) so
+//! that a wake-up for traffic does not poll them.
 
 use std::{
     collections::{HashMap, HashSet},
     pin::Pin,
     sync::{Arc, atomic::Ordering},
+    task::Poll,
 };
 
 use azalea_protocol::packets::{Packet, config, game};
 use bytes::BytesMut;
-use futures_util::{FutureExt, SinkExt, Stream, StreamExt};
+use futures_util::{SinkExt, Stream, StreamExt};
 use meridian_wire::{
     FrameError, RawFrame,
     conn::{
@@ -38,7 +41,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 use zoning::{ChunkPos, ServerId};
 
+mod control;
 mod rezone;
+
+use control::{Control, Controls};
 
 use super::{
     link::{self, Identity, Joined},
@@ -175,6 +181,19 @@ fn link_stream(reader: FrameReader) -> LinkStream {
     })))
 }
 
+/// The stream's next item if one is ready now, without waiting. Polled with the session's own
+/// waker: `now_or_never` would leave a no-op waker registered with the socket, which the next
+/// `select!` must swap back (a clone and a lock per batch).
+async fn ready_next<S: Stream + Unpin>(stream: &mut S) -> Option<Option<S::Item>> {
+    std::future::poll_fn(|cx| {
+        Poll::Ready(match stream.poll_next_unpin(cx) {
+            Poll::Ready(item) => Some(item),
+            Poll::Pending => None,
+        })
+    })
+    .await
+}
+
 /// Keeps a server's player count true however the session ends.
 struct OnServer(Arc<Server>);
 
@@ -247,7 +266,7 @@ pub async fn run(
     let Admitted {
         player,
         identity,
-        mut commands,
+        commands,
         server,
     } = admitted;
     server.players.fetch_add(1, Ordering::Relaxed);
@@ -275,7 +294,16 @@ pub async fn run(
     // Subscribed before the first view is read, so no change can fall in between.
     let zone_receiver = state.zones.subscribe();
     let zones = zone_receiver.borrow().clone();
-    let mut zone_updates = WatchStream::from_changes(zone_receiver);
+    let read_timeout = state.config.limits.read_timeout();
+    // One coarse tick checks every peer for silence, rather than a timer per read.
+    let mut liveness = tokio::time::interval(LIVENESS_TICK.min(read_timeout));
+    liveness.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let controls = Controls::new(
+        shutdown.cancelled_owned(),
+        commands,
+        WatchStream::from_changes(zone_receiver),
+        liveness,
+    );
     let mut session = Session {
         zones,
         state: state.clone(),
@@ -306,36 +334,31 @@ pub async fn run(
         client_backlog: Vec::new(),
         client_seen: Instant::now(),
     };
-    let end = session
-        .run(&mut commands, &mut zone_updates, &shutdown)
-        .await;
+    let end = session.run(controls, read_timeout).await;
     session.finish(end).await
 }
 
 impl Session {
     async fn run(
         &mut self,
-        commands: &mut mpsc::Receiver<SessionCommand>,
-        zone_updates: &mut WatchStream<Arc<ZoneView>>,
-        shutdown: &CancellationToken,
+        mut controls: Controls,
+        read_timeout: std::time::Duration,
     ) -> Result<End, SessionError> {
-        let read_timeout = self.state.config.limits.read_timeout();
-        // One coarse tick checks every peer for silence, rather than a timer per read.
-        let mut liveness = tokio::time::interval(LIVENESS_TICK.min(read_timeout));
-        liveness.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        // The shutdown wait (like the zone-update stream) lives across iterations: re-creating
-        // it on every wake-up would register and unregister a waiter (a lock each) per batch.
-        let cancelled = shutdown.cancelled();
-        tokio::pin!(cancelled);
         loop {
             if !self.client_backlog.is_empty() {
                 self.flush_client().await?;
             }
             tokio::select! {
-                () = &mut cancelled => return Ok(End::Shutdown),
-                command = commands.recv() => match command {
-                    Some(SessionCommand::Kick(message)) => return Ok(End::Kick(message)),
-                    None => return Ok(End::Kick("Disconnected".into())),
+                control = controls.next() => match control {
+                    Control::Shutdown => return Ok(End::Shutdown),
+                    Control::Command(Some(SessionCommand::Kick(message))) => return Ok(End::Kick(message)),
+                    Control::Command(None) => return Ok(End::Kick("Disconnected".into())),
+                    Control::LivenessTick => self.check_liveness(read_timeout)?,
+                    Control::Zones(view) => {
+                        self.on_zones_changed(view).await?;
+                        self.flush_client().await?;
+                        self.flush_links().await?;
+                    }
                 },
                 frame = next_frame(&mut self.client_rx) => {
                     let frame = match frame {
@@ -348,7 +371,6 @@ impl Session {
                         return Ok(end);
                     }
                 }
-                _ = liveness.tick() => self.check_liveness(read_timeout)?,
                 Some((link, frame)) = self.link_rx.next() => {
                     if let Some(l) = self.links.get_mut(&link) {
                         l.seen = Instant::now();
@@ -364,11 +386,6 @@ impl Session {
                 }
                 () = sleep_until(self.handoff.as_ref().map_or_else(Instant::now, |h| h.deadline)), if self.handoff.is_some() => {
                     self.abandon_handoff("timed out").await?;
-                }
-                Some(view) = zone_updates.next() => {
-                    self.on_zones_changed(view).await?;
-                    self.flush_client().await?;
-                    self.flush_links().await?;
                 }
             }
         }
@@ -432,7 +449,7 @@ impl Session {
             if packets as usize >= MAX_BATCH {
                 break;
             }
-            next = match self.client_rx.next().now_or_never() {
+            next = match ready_next(&mut self.client_rx).await {
                 Some(Some(Ok(frame))) => Some(frame),
                 Some(Some(Err(e))) => return Err(ClientError::from(e).into()),
                 // Closed: forward what we have; the next read reports it.
@@ -723,7 +740,7 @@ impl Session {
             }
             // Only this link's stream: draining the map could hand us another link's frame.
             next = match self.link_rx.iter_mut().find(|(id, _)| *id == link) {
-                Some((_, stream)) => stream.next().now_or_never().flatten(),
+                Some((_, stream)) => ready_next(stream).await.flatten(),
                 None => None,
             };
         }
