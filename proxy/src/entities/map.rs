@@ -468,7 +468,8 @@ impl EntityMap {
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct IdHasher(u64);
 
-type IdHash = BuildHasherDefault<IdHasher>;
+/// For maps keyed by ids the proxy or its backends chose (never the client).
+pub(crate) type IdHash = BuildHasherDefault<IdHasher>;
 
 const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 
@@ -485,6 +486,10 @@ impl Hasher for IdHasher {
 
     fn write_i32(&mut self, n: i32) {
         self.write_u64(u64::from(n as u32));
+    }
+
+    fn write_u16(&mut self, n: u16) {
+        self.write_u64(u64::from(n));
     }
 
     fn finish(&self) -> u64 {

@@ -60,6 +60,7 @@ pub use clientbound::{
     Rewritten, carries_entity_ids as clientbound_carries_ids, rewrite_clientbound,
 };
 pub use codec::RewriteError;
+pub(crate) use map::IdHash;
 pub use map::{EntityMap, FRESH_BASE, LinkId, MapError};
 pub use serverbound::{
     Target, carries_entity_ids as serverbound_carries_ids, rewrite_for_player_link,

@@ -131,7 +131,9 @@ mod tests {
 
     use super::*;
 
-    fn sources(liveness: Duration) -> (
+    fn sources(
+        liveness: Duration,
+    ) -> (
         Controls,
         CancellationToken,
         mpsc::Sender<SessionCommand>,

@@ -52,7 +52,7 @@ use super::{
     sync::{self as link_sync, LinkSync, Received},
 };
 use crate::{
-    entities::{self, EntityMap, LinkId, Rewritten, Target},
+    entities::{self, EntityMap, IdHash, LinkId, Rewritten, Target},
     error::{BackendError, ClientError, SessionError},
     metrics::Direction,
     mirror::MirrorTracker,
@@ -194,6 +194,16 @@ async fn ready_next<S: Stream + Unpin>(stream: &mut S) -> Option<Option<S::Item>
     .await
 }
 
+/// Sleeps until the handoff's deadline. `select!` builds every branch's future on every pass,
+/// even a disabled one, and a `Sleep` looks up the runtime's timer when built: this one is only
+/// built once polled, that is while a handoff is under way.
+async fn handoff_deadline(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Keeps a server's player count true however the session ends.
 struct OnServer(Arc<Server>);
 
@@ -212,7 +222,7 @@ struct Session {
     /// What the client sends (its phase) and what it is sent.
     up_phase: Phase,
     down_phase: Phase,
-    links: HashMap<LinkId, Link>,
+    links: HashMap<LinkId, Link, IdHash>,
     link_rx: StreamMap<LinkId, LinkStream>,
     primary: LinkId,
     next_link: u16,
@@ -222,9 +232,9 @@ struct Session {
     chunks: ChunkView,
     entities: EntityMap,
     /// Entities a link added that the client is not shown (another backend owns their place).
-    hidden: HashSet<(LinkId, i32)>,
+    hidden: HashSet<(LinkId, i32), IdHash>,
     /// Which link asked each keep-alive the client will answer.
-    keep_alives: HashMap<u64, LinkId>,
+    keep_alives: HashMap<u64, LinkId, IdHash>,
     /// The client's own `client_information` (configuration state), replayed to dummies.
     client_information: Option<Vec<u8>>,
     position: Option<[f64; 3]>,
@@ -275,7 +285,7 @@ pub async fn run(
     let primary = LinkId(0);
     let mut link_rx = StreamMap::new();
     link_rx.insert(primary, link_stream(backend_rx));
-    let mut links = HashMap::new();
+    let mut links = HashMap::default();
     links.insert(
         primary,
         Link {
@@ -321,8 +331,8 @@ pub async fn run(
         joining_servers: HashSet::new(),
         chunks: ChunkView::default(),
         entities: EntityMap::new(),
-        hidden: HashSet::new(),
-        keep_alives: HashMap::new(),
+        hidden: HashSet::default(),
+        keep_alives: HashMap::default(),
         client_information: None,
         position: None,
         chunk: None,
@@ -384,7 +394,7 @@ impl Session {
                         self.on_dummy_joined(server, result).await?;
                     }
                 }
-                () = sleep_until(self.handoff.as_ref().map_or_else(Instant::now, |h| h.deadline)), if self.handoff.is_some() => {
+                () = handoff_deadline(self.handoff.as_ref().map(|h| h.deadline)), if self.handoff.is_some() => {
                     self.abandon_handoff("timed out").await?;
                 }
             }
