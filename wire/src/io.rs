@@ -187,11 +187,6 @@ impl FrameWriter {
         self.io
     }
 
-    /// Bytes queued and not yet written.
-    pub fn queued(&self) -> usize {
-        self.buf.len()
-    }
-
     fn poll_write_all(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while !self.buf.is_empty() {
             // One contiguous buffer: a plain `send`, which costs the kernel less than `writev`.
