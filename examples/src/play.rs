@@ -448,15 +448,7 @@ impl Session<'_> {
             .filter(|c| !self.loaded.contains(c))
             .collect();
         if !new.is_empty() {
-            self.out.feed(ClientboundChunkBatchStart).await?;
-            for &(x, z) in &new {
-                self.out.feed(self.data.world.chunk_packet(x, z)).await?;
-            }
-            self.out
-                .feed(ClientboundChunkBatchFinished {
-                    batch_size: new.len() as u32,
-                })
-                .await?;
+            self.send_chunk_batch(&new).await?;
         }
         self.loaded = wanted_set;
         self.refresh_entities().await
@@ -528,6 +520,19 @@ impl Session<'_> {
     /// entity in them is removed if it was shown and added if it is to be shown now. Deciding
     /// from the shared ownership rather than from what was last shown means an assignment's
     /// event that this session has not taken yet cannot leave an entity unsent or doubled.
+    /// Queues `chunks` as one chunk batch, as vanilla sends them.
+    async fn send_chunk_batch(&mut self, chunks: &[(i32, i32)]) -> Result<(), SessionError> {
+        self.out.feed(ClientboundChunkBatchStart).await?;
+        for &(x, z) in chunks {
+            self.out.feed(self.data.world.chunk_packet(x, z)).await?;
+        }
+        self.out
+            .feed(ClientboundChunkBatchFinished {
+                batch_size: chunks.len() as u32,
+            })
+            .await
+    }
+
     async fn resend_chunks(&mut self, listed: &[(i32, i32)]) -> Result<(), SessionError> {
         let mut resent: HashSet<(i32, i32)> = HashSet::new();
         let chunks: Vec<(i32, i32)> = listed
@@ -538,15 +543,7 @@ impl Session<'_> {
         if chunks.is_empty() {
             return Ok(());
         }
-        self.out.feed(ClientboundChunkBatchStart).await?;
-        for &(x, z) in &chunks {
-            self.out.feed(self.data.world.chunk_packet(x, z)).await?;
-        }
-        self.out
-            .feed(ClientboundChunkBatchFinished {
-                batch_size: chunks.len() as u32,
-            })
-            .await?;
+        self.send_chunk_batch(&chunks).await?;
 
         let inside = |position: [f64; 3]| {
             resent.contains(&(chunk_coord(position[0]), chunk_coord(position[2])))

@@ -107,6 +107,17 @@ impl RawFrame {
         }
     }
 
+    /// A copy of the whole packet, inflated if need be, keeping the frame to forward as it is.
+    /// (Cloning the frame first would also copy its compressed body.)
+    pub fn packet(&self) -> Result<BytesMut, FrameError> {
+        match &self.body {
+            Body::Plain(packet) => Ok(packet.clone()),
+            Body::Compressed { len, deflated } => {
+                inflate(&mut Decompress::new(true), deflated, *len)
+            }
+        }
+    }
+
     /// The whole packet, inflated if need be.
     pub fn into_packet(self) -> Result<BytesMut, FrameError> {
         match self.body {
@@ -1136,6 +1147,9 @@ mod tests {
         let mut forwarded = BytesMut::new();
         codec.encode(frame.clone(), &mut forwarded).unwrap();
         let again = codec.decode(&mut forwarded).unwrap().unwrap();
+        // Read without giving the frame up, then given up: the same packet.
+        assert_eq!(&again.packet().unwrap()[..], &packet[..]);
+        assert!(again.is_compressed());
         assert_eq!(&again.into_packet().unwrap()[..], &packet[..]);
 
         // Re-encoded for a side without compression.
@@ -1144,6 +1158,7 @@ mod tests {
         plain.encode(frame, &mut out).unwrap();
         let decoded = plain.decode(&mut out).unwrap().unwrap();
         assert!(!decoded.is_compressed());
+        assert_eq!(&decoded.packet().unwrap()[..], &packet[..]);
         assert_eq!(&decoded.into_packet().unwrap()[..], &packet[..]);
     }
 

@@ -488,18 +488,12 @@ impl Session {
     async fn on_client_frame(&mut self, frame: RawFrame) -> Result<(), SessionError> {
         let id = frame.id();
         if self.up_phase == Phase::Play && MirrorTracker::reads_serverbound(id) {
-            let packet = frame.clone().into_packet().map_err(ClientError::from)?;
+            let packet = frame.packet().map_err(ClientError::from)?;
             self.mirror.on_serverbound(id, &packet);
         }
         if self.up_phase == Phase::Config {
             if id == config_ids::serverbound::CLIENT_INFORMATION {
-                self.client_information = Some(
-                    frame
-                        .clone()
-                        .into_packet()
-                        .map_err(ClientError::from)?
-                        .to_vec(),
-                );
+                self.client_information = Some(frame.packet().map_err(ClientError::from)?.to_vec());
             }
             return match routing::serverbound(Phase::Config, id, frame.head_fields()) {
                 Serverbound::Drop(why) => {
@@ -599,6 +593,12 @@ impl Session {
 
     /// The player moved: update the view, open or close dummy links, swap when due.
     async fn moved(&mut self, pos: [f64; 3]) -> Result<(), SessionError> {
+        self.place_player(pos);
+        self.maybe_swap(pos).await
+    }
+
+    /// The player is at `pos` (moved, or teleported by the primary): links follow the view.
+    fn place_player(&mut self, pos: [f64; 3]) {
         self.player.set_position(pos);
         self.position = Some(pos);
         let chunk = ChunkPos::from_block(pos[0], pos[2]);
@@ -606,7 +606,16 @@ impl Session {
             self.chunk = Some(chunk);
             self.update_links();
         }
-        self.maybe_swap(pos).await
+    }
+
+    /// Swaps now if the player's known position calls for it: for when what held a swap back
+    /// (a link logging in, a sync conversation, a handoff, the zone map) changes without the
+    /// player moving. Boxed: it is reached from within a swap.
+    async fn swap_if_due(&mut self) -> Result<(), SessionError> {
+        match self.position {
+            Some(position) => Box::pin(self.maybe_swap(position)).await,
+            None => Ok(()),
+        }
     }
 
     /// Opens dummy links to owners that came into view and closes those that left it (with the
@@ -719,10 +728,7 @@ impl Session {
         self.update_links();
         self.flush_links().await?;
         // A swap may have waited for this link (after a re-zoning, the player need not move).
-        match self.position {
-            Some(position) => Box::pin(self.maybe_swap(position)).await,
-            None => Ok(()),
-        }
+        self.swap_if_due().await
     }
 
     // ----- backends → client -------------------------------------------------------------
@@ -875,13 +881,7 @@ impl Session {
             }
             cb::PLAYER_POSITION if role == Role::Primary => {
                 if let Some(pos) = routing::teleport_position(frame.head_fields()) {
-                    self.player.set_position(pos);
-                    self.position = Some(pos);
-                    let chunk = ChunkPos::from_block(pos[0], pos[2]);
-                    if self.chunk != Some(chunk) {
-                        self.chunk = Some(chunk);
-                        self.update_links();
-                    }
+                    self.place_player(pos);
                 }
             }
             cb::KEEP_ALIVE if role == Role::Primary => {
@@ -936,10 +936,7 @@ impl Session {
         }
         if role == Role::Primary {
             if MirrorTracker::reads_clientbound(id) {
-                let packet = frame
-                    .clone()
-                    .into_packet()
-                    .map_err(|e| self.backend_error(link, e))?;
+                let packet = frame.packet().map_err(|e| self.backend_error(link, e))?;
                 self.mirror.on_clientbound(id, &packet);
             }
             self.send_to_client(frame).await?;
@@ -983,12 +980,7 @@ impl Session {
 
     /// The open link to the owner of `pos`, if any.
     fn link_owning(&self, pos: ChunkPos) -> Option<LinkId> {
-        let owner = self
-            .zones
-            .map()
-            .zone_at_chunk(OVERWORLD, pos)?
-            .owner
-            .clone();
+        let owner = &self.zones.map().zone_at_chunk(OVERWORLD, pos)?.owner;
         self.links
             .iter()
             .find(|(_, l)| l.phase == Phase::Play && l.server.id == owner.as_str())
@@ -1003,11 +995,13 @@ impl Session {
         frame: RawFrame,
     ) -> Result<(), SessionError> {
         // A compressed packet whose ids stay as they are goes out as it came, rather than
-        // compressed a second time (keeping the frame costs a reference count).
-        let original = frame.is_compressed().then(|| frame.clone());
-        let mut packet = frame
-            .into_packet()
-            .map_err(|e| self.backend_error(link, e))?;
+        // compressed a second time; a plain one is rewritten in place.
+        let (packet, original) = if frame.is_compressed() {
+            (frame.packet(), Some(frame))
+        } else {
+            (frame.into_packet(), None)
+        };
+        let mut packet = packet.map_err(|e| self.backend_error(link, e))?;
         if id == cb::ADD_ENTITY {
             let fields = &packet[meridian_wire::varint::varint_len(id)..];
             let Ok((backend_id, _)) = read_varint(fields) else {
@@ -1238,11 +1232,8 @@ impl Session {
                     let look = Message::MirrorState(self.mirror.state());
                     self.send_sync(link, &look).await?;
                 }
-                if let Some(position) = self.position {
-                    // A swap may have waited for this conversation.
-                    Box::pin(self.maybe_swap(position)).await?;
-                }
-                Ok(())
+                // A swap may have waited for this conversation.
+                self.swap_if_due().await
             }
             Ok(Received::Message(message)) => self.on_sync_message(link, message).await,
             Err(e) => {
@@ -1366,10 +1357,7 @@ impl Session {
             self.route_client_frame(destination, frame).await?;
         }
         // The map may have moved the player's zone again while the handoff ran.
-        match self.position {
-            Some(position) => Box::pin(self.maybe_swap(position)).await,
-            None => Ok(()),
-        }
+        self.swap_if_due().await
     }
 
     /// The handoff failed: the old primary stays primary, unfrozen, and gets what was held back.
@@ -1534,13 +1522,27 @@ impl Session {
     /// Movement and input: every link in play gets a copy, so every dummy stands where the player
     /// stands.
     async fn send_to_all(&mut self, frame: RawFrame) -> Result<(), SessionError> {
-        // No list of targets: this runs for every movement packet.
-        for link in self.links.values_mut().filter(|l| l.phase == Phase::Play) {
-            link.dirty = true;
-            link.tx
-                .feed(frame.clone())
-                .await
-                .map_err(|e| SessionError::backend(&link.server.id, e))?;
+        // No list of targets, and the last link takes the frame itself: this runs for every
+        // movement packet.
+        let mut left = self.play_links().count();
+        let mut frame = Some(frame);
+        for link in self.links.values_mut() {
+            if link.phase != Phase::Play {
+                continue;
+            }
+            left -= 1;
+            let copy = if left > 0 {
+                frame.clone()
+            } else {
+                frame.take()
+            };
+            if let Some(copy) = copy {
+                link.dirty = true;
+                link.tx
+                    .feed(copy)
+                    .await
+                    .map_err(|e| SessionError::backend(&link.server.id, e))?;
+            }
         }
         Ok(())
     }

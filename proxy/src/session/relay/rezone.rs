@@ -35,10 +35,7 @@ impl Session {
         }
         self.resource_moved_chunks().await?;
         self.update_links();
-        match self.position {
-            Some(position) => self.maybe_swap(position).await,
-            None => Ok(()),
-        }
+        self.swap_if_due().await
     }
 
     /// Tells the backend of `link` its zones, unless it already has this epoch's (from this
