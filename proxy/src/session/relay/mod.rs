@@ -8,24 +8,24 @@
 //! Routing decisions are the pure functions of [`crate::routing`] and [`crate::view`]; entity ids
 //! are rewritten by [`crate::entities`]. This module only moves frames and keeps the state those
 //! functions need; the `rezone` submodule follows changes of the zone map, and the `control`
-//! submodule gathers the rare events (shutdown, commands, zone changes, the liveness tick) so
-//! that a wake-up for traffic does not poll them.
+//! submodule gathers the rare events (shutdown, commands, zone changes, the liveness tick), and
+//! `inputs` reads everything the session reads, polling only what woke it (`wakeups`).
 
 use std::{
     collections::{HashMap, HashSet},
+    future::Future,
     pin::Pin,
     sync::{Arc, atomic::Ordering},
-    task::Poll,
+    task::{Context, Poll},
 };
 
 use azalea_protocol::packets::{Packet, config, game};
 use bytes::BytesMut;
-use futures_util::{SinkExt, Stream, StreamExt};
+use futures_util::SinkExt;
 use meridian_wire::{
     FrameError, RawFrame,
     conn::{
-        ClientConfig, FrameReader, FrameWriter, ServerConfig, close_gracefully, decode_packet,
-        encode_packet, next_frame,
+        ClientConfig, FrameWriter, ServerConfig, close_gracefully, decode_packet, encode_packet,
     },
     ids::{config as config_ids, game::clientbound as cb, game::serverbound as sb},
     varint::{read_varint, write_varint},
@@ -33,18 +33,21 @@ use meridian_wire::{
 use sync_plugin_protocol::{self as sync, ApplyOutcome, Message};
 use tokio::{
     sync::mpsc,
-    task::JoinSet,
-    time::{Instant, sleep_until, timeout},
+    task::{JoinError, JoinSet},
+    time::{Instant, Sleep, sleep_until, timeout},
 };
-use tokio_stream::{StreamMap, wrappers::WatchStream};
+use tokio_stream::wrappers::WatchStream;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 use zoning::{ChunkPos, ServerId};
 
 mod control;
+mod inputs;
 mod rezone;
+mod wakeups;
 
 use control::{Control, Controls};
+use inputs::{Input, Inputs};
 
 use super::{
     link::{self, Identity, Joined},
@@ -171,37 +174,12 @@ enum Awaiting {
     Applied,
 }
 
-type LinkStream = Pin<Box<dyn Stream<Item = Result<RawFrame, FrameError>> + Send>>;
-
-/// A link's frames, ending with an explicit `Closed` so the session learns the link is gone
-/// (a `StreamMap` silently drops finished streams).
-fn link_stream(reader: FrameReader) -> LinkStream {
-    Box::pin(reader.chain(futures_util::stream::once(async {
-        Err(FrameError::Closed)
-    })))
-}
-
-/// The stream's next item if one is ready now, without waiting. Polled with the session's own
-/// waker: `now_or_never` would leave a no-op waker registered with the socket, which the next
-/// `select!` must swap back (a clone and a lock per batch).
-async fn ready_next<S: Stream + Unpin>(stream: &mut S) -> Option<Option<S::Item>> {
-    std::future::poll_fn(|cx| {
-        Poll::Ready(match stream.poll_next_unpin(cx) {
-            Poll::Ready(item) => Some(item),
-            Poll::Pending => None,
-        })
-    })
-    .await
-}
-
-/// Sleeps until the handoff's deadline. `select!` builds every branch's future on every pass,
-/// even a disabled one, and a `Sleep` looks up the runtime's timer when built: this one is only
-/// built once polled, that is while a handoff is under way.
-async fn handoff_deadline(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => sleep_until(deadline).await,
-        None => std::future::pending().await,
-    }
+/// What the session loop handles next.
+enum Event {
+    Input(Input),
+    /// A dummy login finished, either way.
+    Joined(Result<(Arc<Server>, Result<Joined, BackendError>), JoinError>),
+    HandoffTimedOut,
 }
 
 /// Keeps a server's player count true however the session ends.
@@ -217,13 +195,13 @@ struct Session {
     state: Arc<ProxyState>,
     player: Arc<Player>,
     identity: Identity,
-    client_rx: FrameReader,
+    /// The client's frames, every link's frames and the controls.
+    inputs: Inputs,
     client_tx: FrameWriter,
     /// What the client sends (its phase) and what it is sent.
     up_phase: Phase,
     down_phase: Phase,
     links: HashMap<LinkId, Link, IdHash>,
-    link_rx: StreamMap<LinkId, LinkStream>,
     primary: LinkId,
     next_link: u16,
     /// Dummy logins under way, by server id.
@@ -244,6 +222,8 @@ struct Session {
     /// Grows with every swap; fences `SetRole` and `ApplyState` on the backends.
     role_epoch: i64,
     handoff: Option<Handoff>,
+    /// Fires at the handoff's deadline; built only while a handoff is under way.
+    handoff_timer: Option<Pin<Box<Sleep>>>,
     /// The primary's visible state, mirrored onto every dummy.
     mirror: MirrorTracker,
     /// Packets for the client decided where no `.await` is possible (closing a link); sent
@@ -283,8 +263,6 @@ pub async fn run(
     let (client_rx, client_tx) = client.into_split();
     let (backend_rx, backend_tx) = backend.into_split();
     let primary = LinkId(0);
-    let mut link_rx = StreamMap::new();
-    link_rx.insert(primary, link_stream(backend_rx));
     let mut links = HashMap::default();
     links.insert(
         primary,
@@ -314,17 +292,18 @@ pub async fn run(
         WatchStream::from_changes(zone_receiver),
         liveness,
     );
+    let mut inputs = Inputs::new(controls, client_rx);
+    inputs.add_link(primary, backend_rx);
     let mut session = Session {
         zones,
         state: state.clone(),
         player,
         identity,
-        client_rx,
+        inputs,
         client_tx,
         up_phase: Phase::Config,
         down_phase: Phase::Config,
         links,
-        link_rx,
         primary,
         next_link: 1,
         joining: JoinSet::new(),
@@ -340,28 +319,27 @@ pub async fn run(
         on_primary_server: OnServer(server),
         role_epoch: 1,
         handoff: None,
+        handoff_timer: None,
         mirror: MirrorTracker::new(player_uuid),
         client_backlog: Vec::new(),
         client_seen: Instant::now(),
     };
-    let end = session.run(controls, read_timeout).await;
+    let end = session.run(read_timeout).await;
     session.finish(end).await
 }
 
 impl Session {
-    async fn run(
-        &mut self,
-        mut controls: Controls,
-        read_timeout: std::time::Duration,
-    ) -> Result<End, SessionError> {
+    async fn run(&mut self, read_timeout: std::time::Duration) -> Result<End, SessionError> {
         loop {
             if !self.client_backlog.is_empty() {
                 self.flush_client().await?;
             }
-            tokio::select! {
-                control = controls.next() => match control {
+            match std::future::poll_fn(|cx| self.poll_event(cx)).await {
+                Event::Input(Input::Control(control)) => match control {
                     Control::Shutdown => return Ok(End::Shutdown),
-                    Control::Command(Some(SessionCommand::Kick(message))) => return Ok(End::Kick(message)),
+                    Control::Command(Some(SessionCommand::Kick(message))) => {
+                        return Ok(End::Kick(message));
+                    }
                     Control::Command(None) => return Ok(End::Kick("Disconnected".into())),
                     Control::LivenessTick => self.check_liveness(read_timeout)?,
                     Control::Zones(view) => {
@@ -370,7 +348,7 @@ impl Session {
                         self.flush_links().await?;
                     }
                 },
-                frame = next_frame(&mut self.client_rx) => {
+                Event::Input(Input::Client(frame)) => {
                     let frame = match frame {
                         Err(e) if e.is_closed() => return Ok(End::ClientLeft),
                         Err(e) => return Err(ClientError::from(e).into()),
@@ -381,7 +359,7 @@ impl Session {
                         return Ok(end);
                     }
                 }
-                Some((link, frame)) = self.link_rx.next() => {
+                Event::Input(Input::Link(link, frame)) => {
                     if let Some(l) = self.links.get_mut(&link) {
                         l.seen = Instant::now();
                     }
@@ -389,16 +367,37 @@ impl Session {
                         return Ok(end);
                     }
                 }
-                Some(joined) = self.joining.join_next(), if !self.joining.is_empty() => {
-                    if let Ok((server, result)) = joined {
-                        self.on_dummy_joined(server, result).await?;
-                    }
-                }
-                () = handoff_deadline(self.handoff.as_ref().map(|h| h.deadline)), if self.handoff.is_some() => {
-                    self.abandon_handoff("timed out").await?;
-                }
+                Event::Joined(Ok((server, result))) => self.on_dummy_joined(server, result).await?,
+                // The login task panicked or was cancelled: nothing to open.
+                Event::Joined(Err(_)) => {}
+                Event::HandoffTimedOut => self.abandon_handoff("timed out").await?,
             }
         }
+    }
+
+    /// What the loop handles next: a dummy login or the handoff's deadline while there is one
+    /// (rare, so polled only then), else whatever woke the session.
+    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Event> {
+        if !self.joining.is_empty()
+            && let Poll::Ready(Some(joined)) = self.joining.poll_join_next(cx)
+        {
+            return Poll::Ready(Event::Joined(joined));
+        }
+        match self.handoff.as_ref().map(|h| h.deadline) {
+            Some(deadline) => {
+                let timer = self
+                    .handoff_timer
+                    .get_or_insert_with(|| Box::pin(sleep_until(deadline)));
+                if timer.deadline() != deadline {
+                    timer.as_mut().reset(deadline);
+                }
+                if timer.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Event::HandoffTimedOut);
+                }
+            }
+            None => self.handoff_timer = None,
+        }
+        self.inputs.poll_next(cx).map(Event::Input)
     }
 
     /// Tells the client why the session ended (when there is someone to tell) and closes.
@@ -443,7 +442,12 @@ impl Session {
                 let _ = timeout(KICK_WRITE_TIMEOUT, self.client_tx.send(&packet[..])).await;
             }
         }
-        close_gracefully(&mut self.client_rx, &mut self.client_tx, KICK_WRITE_TIMEOUT).await;
+        close_gracefully(
+            self.inputs.client_mut(),
+            &mut self.client_tx,
+            KICK_WRITE_TIMEOUT,
+        )
+        .await;
         result
     }
 
@@ -459,11 +463,12 @@ impl Session {
             if packets as usize >= MAX_BATCH {
                 break;
             }
-            next = match ready_next(&mut self.client_rx).await {
-                Some(Some(Ok(frame))) => Some(frame),
-                Some(Some(Err(e))) => return Err(ClientError::from(e).into()),
-                // Closed: forward what we have; the next read reports it.
-                Some(None) | None => None,
+            next = match self.inputs.client_now() {
+                Some(Ok(frame)) => Some(frame),
+                // Closed: forward what we have; the next poll reports it.
+                Some(Err(e)) if e.is_closed() => None,
+                Some(Err(e)) => return Err(ClientError::from(e).into()),
+                None => None,
             };
         }
         self.end_batch(Direction::serverbound, packets, bytes)
@@ -722,7 +727,7 @@ impl Session {
         }
         info!(server = %server.id, "dummy link open");
         self.links.insert(link, dummy);
-        self.link_rx.insert(link, link_stream(joined.reader));
+        self.inputs.add_link(link, joined.reader);
         self.publish_links();
         // The view may have moved on while the link was logging in.
         self.update_links();
@@ -754,11 +759,7 @@ impl Session {
             if packets as usize >= MAX_BATCH || !self.links.contains_key(&link) {
                 break;
             }
-            // Only this link's stream: draining the map could hand us another link's frame.
-            next = match self.link_rx.iter_mut().find(|(id, _)| *id == link) {
-                Some((_, stream)) => ready_next(stream).await.flatten(),
-                None => None,
-            };
+            next = self.inputs.link_now(link);
         }
         self.flush_client().await?;
         self.end_batch(Direction::clientbound, packets, bytes)
@@ -1465,7 +1466,7 @@ impl Session {
             }
         }
         self.links.remove(&link);
-        self.link_rx.remove(&link);
+        self.inputs.remove_link(link);
         self.hidden.retain(|(l, _)| *l != link);
         for pos in self.chunks.drop_link(link) {
             self.client_backlog.push(view::forget_chunk_packet(pos));
