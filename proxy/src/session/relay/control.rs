@@ -67,7 +67,7 @@ impl Controls {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::time::Duration;
 
     use tokio::sync::watch;
@@ -75,7 +75,8 @@ mod tests {
 
     use super::*;
 
-    fn sources(
+    /// Controls over fresh sources, with the handles that make them fire.
+    pub(in super::super) fn sources(
         liveness: Duration,
     ) -> (
         Controls,

@@ -203,7 +203,6 @@ mod tests {
         net::{TcpListener, TcpStream},
         sync::{mpsc, watch},
     };
-    use tokio_stream::wrappers::WatchStream;
     use tokio_util::sync::CancellationToken;
 
     use super::*;
@@ -232,17 +231,8 @@ mod tests {
 
     async fn fixture() -> Fixture {
         let (client_rx, client) = pipe().await;
-        let shutdown = CancellationToken::new();
-        let (commands_tx, commands) = mpsc::channel(4);
-        let (zones_tx, zones_rx) = watch::channel(Arc::new(ZoneView::settled(Arc::default())));
-        let mut liveness = tokio::time::interval(Duration::from_secs(3600));
-        liveness.reset();
-        let controls = Controls::new(
-            shutdown.clone().cancelled_owned(),
-            commands,
-            WatchStream::from_changes(zones_rx),
-            liveness,
-        );
+        let (controls, shutdown, commands_tx, zones_tx) =
+            super::super::control::tests::sources(Duration::from_secs(3600));
         Fixture {
             inputs: Inputs::new(controls, client_rx),
             client,
