@@ -122,9 +122,7 @@ impl RawFrame {
     pub fn into_packet(self) -> Result<BytesMut, FrameError> {
         match self.body {
             Body::Plain(packet) => Ok(packet),
-            Body::Compressed { len, deflated } => {
-                inflate(&mut Decompress::new(true), &deflated, len)
-            }
+            Body::Compressed { .. } => self.packet(),
         }
     }
 }

@@ -71,7 +71,7 @@ impl Inputs {
                 self.links.len() - 1
             }
         };
-        let source = FIRST_LINK + slot as Source;
+        let source = Self::source_of(slot);
         self.links[slot] = Some(LinkReader {
             id,
             reader,
@@ -88,6 +88,11 @@ impl Inputs {
         while self.links.last().is_some_and(Option::is_none) {
             self.links.pop();
         }
+    }
+
+    /// A link slot's source (slots past the last source share it).
+    fn source_of(slot: usize) -> Source {
+        FIRST_LINK.saturating_add(Source::try_from(slot).unwrap_or(Source::MAX))
     }
 
     fn slot_of(&self, id: LinkId) -> Option<usize> {
@@ -163,11 +168,10 @@ impl Inputs {
     pub(super) fn link_now(&mut self, link: LinkId) -> Option<Result<RawFrame, FrameError>> {
         let slot = self.slot_of(link)?;
         let frame = self.poll_slot(slot);
-        if frame.is_none() {
-            let source = FIRST_LINK + slot as Source;
-            if source < LAST_SOURCE {
-                self.wakeups.settled(source);
-            }
+        // A shared source stays due: the links behind it may still hold frames.
+        let source = Self::source_of(slot);
+        if frame.is_none() && source < LAST_SOURCE {
+            self.wakeups.settled(source);
         }
         frame
     }

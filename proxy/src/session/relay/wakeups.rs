@@ -61,12 +61,6 @@ pub(super) struct Wakeups {
     cursor: Source,
 }
 
-impl Default for Wakeups {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Wakeups {
     /// Every source due: nothing is registered with any of them yet.
     pub(super) fn new() -> Self {
@@ -127,6 +121,13 @@ mod tests {
 
     use super::*;
 
+    /// Wakeups with every source polled once and found pending.
+    fn settled_wakeups() -> Wakeups {
+        let mut wakeups = Wakeups::new();
+        all_due(&mut wakeups, &Context::from_waker(&noop_waker()));
+        wakeups
+    }
+
     fn all_due(wakeups: &mut Wakeups, cx: &Context<'_>) -> Vec<Source> {
         let mut seen = Vec::new();
         while let Some(source) = wakeups.next(cx) {
@@ -151,8 +152,9 @@ mod tests {
         let session = Arc::new(Flag::default());
         let session_waker = Waker::from(session.clone());
         let cx = Context::from_waker(&session_waker);
-        let mut wakeups = Wakeups::new();
-        all_due(&mut wakeups, &cx);
+        let mut wakeups = settled_wakeups();
+        // Registers the session's waker.
+        assert_eq!(wakeups.next(&cx), None);
 
         wakeups.waker(5).wake_by_ref();
         assert!(session.take());
@@ -169,8 +171,7 @@ mod tests {
     fn a_busy_source_takes_turns_with_the_others() {
         let waker = noop_waker();
         let cx = Context::from_waker(&waker);
-        let mut wakeups = Wakeups::new();
-        all_due(&mut wakeups, &cx);
+        let mut wakeups = settled_wakeups();
         wakeups.raise(1);
         wakeups.waker(7).wake_by_ref();
         assert_eq!(wakeups.next(&cx), Some(1));
@@ -186,8 +187,7 @@ mod tests {
     fn sources_past_the_last_bit_share_it() {
         let waker = noop_waker();
         let cx = Context::from_waker(&waker);
-        let mut wakeups = Wakeups::new();
-        all_due(&mut wakeups, &cx);
+        let mut wakeups = settled_wakeups();
         wakeups.waker(LAST_SOURCE + 10).wake_by_ref();
         assert_eq!(wakeups.next(&cx), Some(LAST_SOURCE));
     }
