@@ -235,7 +235,8 @@ struct Session {
     next_link: u16,
     /// Dummy logins under way, by server id.
     joining: JoinSet<(Arc<Server>, Result<Joined, BackendError>)>,
-    joining_servers: HashSet<String>,
+    /// The login task of each, so a task that panicked frees its server for another try.
+    joining_servers: HashMap<String, tokio::task::Id>,
     chunks: ChunkView,
     entities: EntityMap,
     /// Entities a link added that the client is not shown (another backend owns their place).
@@ -336,7 +337,7 @@ pub async fn run(
         primary,
         next_link: 1,
         joining: JoinSet::new(),
-        joining_servers: HashSet::new(),
+        joining_servers: HashMap::new(),
         chunks: ChunkView::default(),
         entities: EntityMap::new(),
         hidden: HashSet::default(),
@@ -397,8 +398,11 @@ impl Session {
                     }
                 }
                 Event::Joined(Ok((server, result))) => self.on_dummy_joined(server, result).await?,
-                // The login task panicked or was cancelled: nothing to open.
-                Event::Joined(Err(_)) => {}
+                // The login task panicked: nothing to open, and the server may be tried again.
+                Event::Joined(Err(e)) => {
+                    warn!("dummy link login failed: {e}");
+                    self.joining_servers.retain(|_, task| *task != e.id());
+                }
                 Event::HandoffTimedOut => self.abandon_handoff("timed out").await?,
             }
         }
@@ -673,7 +677,7 @@ impl Session {
         for owner in &wanted {
             let id = owner.as_str();
             if id == primary_server
-                || self.joining_servers.contains(id)
+                || self.joining_servers.contains_key(id)
                 || self.links.values().any(|l| l.server.id == id)
             {
                 continue;
@@ -681,15 +685,15 @@ impl Session {
             let Some(server) = self.state.server(id).cloned() else {
                 continue;
             };
-            self.joining_servers.insert(id.to_owned());
             let state = self.state.clone();
             let identity = self.identity.clone();
             let info = self.client_information.clone();
             debug!(server = id, "opening a dummy link");
-            self.joining.spawn(async move {
+            let task = self.joining.spawn(async move {
                 let result = link::join_dummy(&state, &server, &identity, info.as_deref()).await;
                 (server, result)
             });
+            self.joining_servers.insert(id.to_owned(), task.id());
         }
         let unwanted: Vec<LinkId> = self
             .links
