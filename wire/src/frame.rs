@@ -58,6 +58,10 @@ pub struct RawFrame {
 
 #[derive(Debug, Clone)]
 enum Body {
+    /// The packet is all in the head. Most game packets are this small (movement, pings,
+    /// keep-alives), and copying them costs less than sharing the read buffer's allocation,
+    /// whose reference count every frame would take and give back.
+    Inline,
     /// The packet as it is: id then fields.
     Plain(BytesMut),
     /// zlib data that inflates to `len` bytes of packet.
@@ -67,6 +71,9 @@ enum Body {
 impl RawFrame {
     /// Wraps an uncompressed packet (id then fields).
     pub fn plain(packet: BytesMut) -> Result<Self, FrameError> {
+        if packet.len() <= HEAD_LEN {
+            return Self::inline(&packet);
+        }
         let head_len = packet.len().min(HEAD_LEN);
         let mut head = [0; HEAD_LEN];
         head[..head_len].copy_from_slice(&packet[..head_len]);
@@ -76,6 +83,19 @@ impl RawFrame {
             head,
             head_len: head_len as u8,
             body: Body::Plain(packet),
+        })
+    }
+
+    /// A copy of an uncompressed packet of at most [`HEAD_LEN`] bytes.
+    fn inline(packet: &[u8]) -> Result<Self, FrameError> {
+        let mut head = [0; HEAD_LEN];
+        head[..packet.len()].copy_from_slice(packet);
+        let (id, _) = read_varint(packet).map_err(FrameError::BadPacketId)?;
+        Ok(Self {
+            id,
+            head,
+            head_len: packet.len() as u8,
+            body: Body::Inline,
         })
     }
 
@@ -102,6 +122,7 @@ impl RawFrame {
     /// The packet's length when uncompressed, id included.
     pub fn packet_len(&self) -> usize {
         match &self.body {
+            Body::Inline => self.head().len(),
             Body::Plain(p) => p.len(),
             Body::Compressed { len, .. } => *len,
         }
@@ -111,6 +132,7 @@ impl RawFrame {
     /// (Cloning the frame first would also copy its compressed body.)
     pub fn packet(&self) -> Result<BytesMut, FrameError> {
         match &self.body {
+            Body::Inline => Ok(BytesMut::from(self.head())),
             Body::Plain(packet) => Ok(packet.clone()),
             Body::Compressed { len, deflated } => {
                 inflate(&mut Decompress::new(true), deflated, *len)
@@ -118,11 +140,23 @@ impl RawFrame {
         }
     }
 
+    /// Puts the whole packet, inflated if need be, in `dst` in place of what it held: a buffer
+    /// kept for the purpose, so that a packet in hand costs no allocation.
+    pub fn packet_into(&self, dst: &mut BytesMut) -> Result<(), FrameError> {
+        dst.clear();
+        match &self.body {
+            Body::Inline => dst.extend_from_slice(self.head()),
+            Body::Plain(packet) => dst.extend_from_slice(packet),
+            Body::Compressed { .. } => *dst = self.packet()?,
+        }
+        Ok(())
+    }
+
     /// The whole packet, inflated if need be.
     pub fn into_packet(self) -> Result<BytesMut, FrameError> {
         match self.body {
             Body::Plain(packet) => Ok(packet),
-            Body::Compressed { .. } => self.packet(),
+            Body::Inline | Body::Compressed { .. } => self.packet(),
         }
     }
 }
@@ -836,6 +870,23 @@ impl Decoder for FrameCodec {
             src.reserve(prefix + len - src.len());
             return Ok(None);
         }
+        let end = prefix + len;
+        // A small uncompressed packet is copied out, so the buffer is not shared with it.
+        let plain_from = match self.threshold {
+            None => Some(prefix),
+            Some(_) => match read_varint(&src[prefix..end]) {
+                Ok((0, header)) => Some(prefix + header),
+                _ => None,
+            },
+        };
+        if let Some(from) = plain_from
+            && from < end
+            && end - from <= HEAD_LEN
+        {
+            let frame = RawFrame::inline(&src[from..end]);
+            src.advance(end);
+            return frame.map(Some);
+        }
         src.advance(prefix);
         let mut frame = src.split_to(len);
 
@@ -912,6 +963,9 @@ impl Encoder<RawFrame> for FrameCodec {
                     .get_or_insert_with(|| Box::new(Decompress::new(true)));
                 let packet = inflate(inflater, &deflated, len)?;
                 self.encode_packet(&packet, dst)
+            }
+            (Body::Inline, _) => {
+                self.encode_packet(&frame.head[..usize::from(frame.head_len)], dst)
             }
             (Body::Plain(packet), _) => self.encode_packet(&packet, dst),
         }
@@ -1168,6 +1222,41 @@ mod tests {
         assert_eq!(&wire[..], &[3, 0, 0x01, 0xaa]);
         let frame = codec.decode(&mut wire).unwrap().unwrap();
         assert!(!frame.is_compressed());
+    }
+
+    /// Packets up to the head's length are copied out of the read buffer, longer ones share
+    /// it: both come back whole, in order, with or without compression, and re-encode to the
+    /// bytes they came as.
+    #[test]
+    fn small_and_large_plain_packets_decode_alike() {
+        for threshold in [None, Some(256)] {
+            let mut codec = FrameCodec::new();
+            codec.set_compression(threshold);
+            let packets: Vec<Vec<u8>> = [1, 2, HEAD_LEN - 1, HEAD_LEN, HEAD_LEN + 1, 200]
+                .iter()
+                .map(|&len| (0..len).map(|i| (i * 7 + len) as u8 & 0x7f).collect())
+                .collect();
+            let mut wire = BytesMut::new();
+            for p in &packets {
+                wire.extend_from_slice(&encode(&mut codec, p));
+            }
+            let sent = wire.clone();
+            let mut again = BytesMut::new();
+            let mut scratch = BytesMut::from(&b"left over"[..]);
+            for p in &packets {
+                let frame = codec.decode(&mut wire).unwrap().unwrap();
+                assert_eq!(frame.id(), i32::from(p[0]), "{threshold:?}");
+                assert_eq!(frame.packet_len(), p.len());
+                assert_eq!(frame.head(), &p[..p.len().min(HEAD_LEN)]);
+                frame.packet_into(&mut scratch).unwrap();
+                assert_eq!(&scratch[..], &p[..]);
+                assert_eq!(&frame.packet().unwrap()[..], &p[..]);
+                codec.encode(frame.clone(), &mut again).unwrap();
+                assert_eq!(&frame.into_packet().unwrap()[..], &p[..]);
+            }
+            assert!(wire.is_empty());
+            assert_eq!(again, sent, "{threshold:?}");
+        }
     }
 
     #[test]

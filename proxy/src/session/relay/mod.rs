@@ -259,6 +259,8 @@ struct Session {
     /// Packets for the client decided where no `.await` is possible (closing a link); sent
     /// before anything else at the next flush.
     client_backlog: Vec<Vec<u8>>,
+    /// Where an entity packet is rewritten: kept, so that rewriting does not allocate.
+    entity_packet: BytesMut,
     /// When a frame last arrived from the client.
     client_heard: LastHeard,
     /// The zones as this session routes by them (the newest view it has taken).
@@ -352,6 +354,7 @@ pub async fn run(
         handoff_timer: None,
         mirror: MirrorTracker::new(player_uuid),
         client_backlog: Vec::new(),
+        entity_packet: BytesMut::new(),
         client_heard: LastHeard::new(),
     };
     let end = session.run(read_timeout).await;
@@ -1028,14 +1031,36 @@ impl Session {
         id: i32,
         frame: RawFrame,
     ) -> Result<(), SessionError> {
+        // Rewritten in a buffer the session keeps: entity packets are a good part of the
+        // traffic, and most are small enough to come without an allocation of their own.
+        let mut packet = std::mem::take(&mut self.entity_packet);
+        let copied = frame.packet_into(&mut packet);
         // A compressed packet whose ids stay as they are goes out as it came, rather than
-        // compressed a second time; a plain one is rewritten in place.
-        let (packet, original) = if frame.is_compressed() {
-            (frame.packet(), Some(frame))
-        } else {
-            (frame.into_packet(), None)
+        // compressed a second time.
+        let original = frame.is_compressed().then_some(frame);
+        let result = match copied {
+            Ok(()) => {
+                self.forward_entity(link, role, id, &mut packet, original)
+                    .await
+            }
+            Err(e) => Err(self.backend_error(link, e)),
         };
-        let mut packet = packet.map_err(|e| self.backend_error(link, e))?;
+        // Kept unless a rare large packet grew it: an idle player holds small buffers.
+        if packet.capacity() <= KEPT_ENTITY_BUFFER {
+            packet.clear();
+            self.entity_packet = packet;
+        }
+        result
+    }
+
+    async fn forward_entity(
+        &mut self,
+        link: LinkId,
+        role: Role,
+        id: i32,
+        packet: &mut BytesMut,
+        original: Option<RawFrame>,
+    ) -> Result<(), SessionError> {
         if id == cb::ADD_ENTITY {
             let fields = &packet[meridian_wire::varint::varint_len(id)..];
             let Ok((backend_id, _)) = read_varint(fields) else {
@@ -1051,7 +1076,7 @@ impl Session {
             }
             // Hidden while another backend owned its place, shown again now that this one does.
             self.hidden.remove(&(link, backend_id));
-        } else if let Some(backend_id) = leading_entity_id(id, &packet) {
+        } else if let Some(backend_id) = leading_entity_id(id, packet) {
             if self.hidden.contains(&(link, backend_id)) {
                 return Ok(());
             }
@@ -1067,22 +1092,22 @@ impl Session {
             }
         }
         if id == cb::REMOVE_ENTITIES {
-            for backend_id in removed_ids(&packet) {
+            for backend_id in removed_ids(packet) {
                 self.hidden.remove(&(link, backend_id));
             }
         }
-        match entities::rewrite_clientbound(&mut self.entities, link, id, &mut packet) {
+        match entities::rewrite_clientbound(&mut self.entities, link, id, packet) {
             Ok(Rewritten::Drop) => Ok(()),
             Ok(rewritten) => {
                 // In client ids, as the tracker knows the player.
                 if role == Role::Primary && MirrorTracker::reads_clientbound(id) {
-                    self.mirror.on_clientbound(id, &packet);
+                    self.mirror.on_clientbound(id, packet);
                 }
                 match original {
                     Some(frame) if rewritten == Rewritten::Unchanged => {
                         self.send_to_client(frame).await
                     }
-                    _ => self.send_packet_to_client(&packet).await,
+                    _ => self.send_packet_to_client(packet).await,
                 }
             }
             Err(e) => {
@@ -1623,6 +1648,9 @@ impl Session {
         Ok(())
     }
 }
+
+/// The largest entity-rewriting buffer a session keeps between packets.
+const KEPT_ENTITY_BUFFER: usize = 4 * 1024;
 
 /// The id of a keep-alive (clientbound or serverbound: the same single long).
 fn keep_alive_id(fields: &[u8]) -> Option<u64> {
