@@ -33,10 +33,6 @@ pub const MAX_READ: usize = 64 * 1024;
 pub const WRITE_BOUNDARY: usize = 64 * 1024;
 /// A write buffer above this size is released once a small flush shows the burst is over.
 const IDLE_WRITE_CAPACITY: usize = 16 * 1024;
-/// Queued bytes that show a burst has begun, and the room the writer then makes for it: the
-/// write boundary and a large frame past it.
-const BURST_SIGN: usize = 8 * 1024;
-const BURST_CAPACITY: usize = WRITE_BOUNDARY + 16 * 1024;
 
 /// The read half of a connection: raw frames.
 #[derive(Debug)]
@@ -225,12 +221,6 @@ where
 
     fn start_send(self: Pin<&mut Self>, item: I) -> Result<(), FrameError> {
         let this = self.get_mut();
-        // A burst is under way: room for all of it now, rather than doubling (and copying) the
-        // buffer four times on the way to the write boundary.
-        let (len, capacity) = (this.buf.len(), this.buf.capacity());
-        if len >= BURST_SIGN && capacity - len < BURST_SIGN && capacity < BURST_CAPACITY {
-            this.buf.reserve(BURST_CAPACITY - len);
-        }
         this.codec.encode(item, &mut this.buf)
     }
 
