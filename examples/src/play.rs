@@ -516,10 +516,6 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// `ResendChunks`: the listed chunks this client has loaded go again, then every world
-    /// entity in them is removed if it was shown and added if it is to be shown now. Deciding
-    /// from the shared ownership rather than from what was last shown means an assignment's
-    /// event that this session has not taken yet cannot leave an entity unsent or doubled.
     /// Queues `chunks` as one chunk batch, as vanilla sends them.
     async fn send_chunk_batch(&mut self, chunks: &[(i32, i32)]) -> Result<(), SessionError> {
         self.out.feed(ClientboundChunkBatchStart).await?;
@@ -533,6 +529,10 @@ impl Session<'_> {
             .await
     }
 
+    /// `ResendChunks`: the listed chunks this client has loaded go again, then every world
+    /// entity in them is removed if it was shown and added if it is to be shown now. Deciding
+    /// from the shared ownership rather than from what was last shown means an assignment's
+    /// event that this session has not taken yet cannot leave an entity unsent or doubled.
     async fn resend_chunks(&mut self, listed: &[(i32, i32)]) -> Result<(), SessionError> {
         let mut resent: HashSet<(i32, i32)> = HashSet::new();
         let chunks: Vec<(i32, i32)> = listed

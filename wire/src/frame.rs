@@ -74,19 +74,13 @@ impl RawFrame {
         if packet.len() <= HEAD_LEN {
             return Self::inline(&packet);
         }
-        let head_len = packet.len().min(HEAD_LEN);
-        let mut head = [0; HEAD_LEN];
-        head[..head_len].copy_from_slice(&packet[..head_len]);
-        let (id, _) = read_varint(&packet).map_err(FrameError::BadPacketId)?;
-        Ok(Self {
-            id,
-            head,
-            head_len: head_len as u8,
-            body: Body::Plain(packet),
-        })
+        let mut frame = Self::inline(&packet[..HEAD_LEN])?;
+        frame.body = Body::Plain(packet);
+        Ok(frame)
     }
 
-    /// A copy of an uncompressed packet of at most [`HEAD_LEN`] bytes.
+    /// A copy of an uncompressed packet of at most [`HEAD_LEN`] bytes (or of the head of a
+    /// longer one, whose body `plain` then puts in).
     fn inline(packet: &[u8]) -> Result<Self, FrameError> {
         let mut head = [0; HEAD_LEN];
         head[..packet.len()].copy_from_slice(packet);
@@ -871,36 +865,32 @@ impl Decoder for FrameCodec {
             return Ok(None);
         }
         let end = prefix + len;
-        // A small uncompressed packet is copied out, so the buffer is not shared with it.
-        let plain_from = match self.threshold {
-            None => Some(prefix),
-            Some(_) => match read_varint(&src[prefix..end]) {
-                Ok((0, header)) => Some(prefix + header),
-                _ => None,
-            },
+        // With compression on, a data length of 0 marks a packet sent as it is; without, every
+        // packet is.
+        let (data_len, header, threshold) = match self.threshold {
+            None => (0, 0, 0),
+            Some(threshold) => {
+                let (data_len, header) =
+                    read_varint(&src[prefix..end]).map_err(FrameError::BadDataLength)?;
+                (data_len, header, threshold)
+            }
         };
-        if let Some(from) = plain_from
-            && from < end
-            && end - from <= HEAD_LEN
-        {
-            let frame = RawFrame::inline(&src[from..end]);
-            src.advance(end);
-            return frame.map(Some);
-        }
-        src.advance(prefix);
-        let mut frame = src.split_to(len);
-
-        let Some(threshold) = self.threshold else {
-            return RawFrame::plain(frame).map(Some);
-        };
-        let (data_len, header) = read_varint(&frame).map_err(FrameError::BadDataLength)?;
-        frame.advance(header);
+        let start = prefix + header;
         if data_len == 0 {
-            if frame.is_empty() {
+            if start == end {
                 return Err(FrameError::Empty);
             }
-            return RawFrame::plain(frame).map(Some);
+            // A small packet is copied out, so the buffer is not shared with it.
+            if end - start <= HEAD_LEN {
+                let frame = RawFrame::inline(&src[start..end]);
+                src.advance(end);
+                return frame.map(Some);
+            }
+            src.advance(start);
+            return RawFrame::plain(src.split_to(end - start)).map(Some);
         }
+        src.advance(start);
+        let frame = src.split_to(end - start);
         let claimed = data_len as u32 as usize;
         if data_len < 0 || claimed > MAX_UNCOMPRESSED_LEN {
             return Err(FrameError::InflatedTooLarge {

@@ -259,8 +259,8 @@ struct Session {
     /// Packets for the client decided where no `.await` is possible (closing a link); sent
     /// before anything else at the next flush.
     client_backlog: Vec<Vec<u8>>,
-    /// Where an entity packet is rewritten: kept, so that rewriting does not allocate.
-    entity_packet: BytesMut,
+    /// Where a packet is read or rewritten (see `packet_of`).
+    packet_buffer: BytesMut,
     /// When a frame last arrived from the client.
     client_heard: LastHeard,
     /// The zones as this session routes by them (the newest view it has taken).
@@ -354,7 +354,7 @@ pub async fn run(
         handoff_timer: None,
         mirror: MirrorTracker::new(player_uuid),
         client_backlog: Vec::new(),
-        entity_packet: BytesMut::new(),
+        packet_buffer: BytesMut::new(),
         client_heard: LastHeard::new(),
     };
     let end = session.run(read_timeout).await;
@@ -529,8 +529,9 @@ impl Session {
     async fn on_client_frame(&mut self, frame: RawFrame) -> Result<(), SessionError> {
         let id = frame.id();
         if self.up_phase == Phase::Play && MirrorTracker::reads_serverbound(id) {
-            let packet = frame.packet().map_err(ClientError::from)?;
+            let packet = self.packet_of(&frame).map_err(ClientError::from)?;
             self.mirror.on_serverbound(id, &packet);
+            self.keep_packet_buffer(packet);
         }
         if self.up_phase == Phase::Config {
             if id == config_ids::serverbound::CLIENT_INFORMATION {
@@ -973,8 +974,11 @@ impl Session {
         }
         if role == Role::Primary {
             if MirrorTracker::reads_clientbound(id) {
-                let packet = frame.packet().map_err(|e| self.backend_error(link, e))?;
+                let packet = self
+                    .packet_of(&frame)
+                    .map_err(|e| self.backend_error(link, e))?;
                 self.mirror.on_clientbound(id, &packet);
+                self.keep_packet_buffer(packet);
             }
             self.send_to_client(frame).await?;
         }
@@ -1031,26 +1035,35 @@ impl Session {
         id: i32,
         frame: RawFrame,
     ) -> Result<(), SessionError> {
-        // Rewritten in a buffer the session keeps: entity packets are a good part of the
-        // traffic, and most are small enough to come without an allocation of their own.
-        let mut packet = std::mem::take(&mut self.entity_packet);
-        let copied = frame.packet_into(&mut packet);
+        let mut packet = self
+            .packet_of(&frame)
+            .map_err(|e| self.backend_error(link, e))?;
         // A compressed packet whose ids stay as they are goes out as it came, rather than
         // compressed a second time.
         let original = frame.is_compressed().then_some(frame);
-        let result = match copied {
-            Ok(()) => {
-                self.forward_entity(link, role, id, &mut packet, original)
-                    .await
-            }
-            Err(e) => Err(self.backend_error(link, e)),
-        };
-        // Kept unless a rare large packet grew it: an idle player holds small buffers.
-        if packet.capacity() <= KEPT_ENTITY_BUFFER {
-            packet.clear();
-            self.entity_packet = packet;
-        }
+        let result = self
+            .forward_entity(link, role, id, &mut packet, original)
+            .await;
+        self.keep_packet_buffer(packet);
         result
+    }
+
+    /// `frame`'s whole packet, in the buffer the session keeps for reading and rewriting packets
+    /// (entity packets are a good part of the traffic): a small packet costs no allocation.
+    /// Hand the buffer back with [`Self::keep_packet_buffer`].
+    fn packet_of(&mut self, frame: &RawFrame) -> Result<BytesMut, FrameError> {
+        let mut packet = std::mem::take(&mut self.packet_buffer);
+        frame.packet_into(&mut packet)?;
+        Ok(packet)
+    }
+
+    /// Keeps `packet`'s buffer for the next packet, unless a rare large packet grew it: an idle
+    /// player holds small buffers.
+    fn keep_packet_buffer(&mut self, mut packet: BytesMut) {
+        if packet.capacity() <= KEPT_PACKET_BUFFER {
+            packet.clear();
+            self.packet_buffer = packet;
+        }
     }
 
     async fn forward_entity(
@@ -1649,8 +1662,8 @@ impl Session {
     }
 }
 
-/// The largest entity-rewriting buffer a session keeps between packets.
-const KEPT_ENTITY_BUFFER: usize = 4 * 1024;
+/// The largest packet buffer a session keeps between packets.
+const KEPT_PACKET_BUFFER: usize = 4 * 1024;
 
 /// The id of a keep-alive (clientbound or serverbound: the same single long).
 fn keep_alive_id(fields: &[u8]) -> Option<u64> {

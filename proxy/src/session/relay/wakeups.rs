@@ -117,14 +117,12 @@ impl Wakeups {
 
 #[cfg(test)]
 mod tests {
-    use futures_util::task::noop_waker;
-
     use super::*;
 
     /// Wakeups with every source polled once and found pending.
     fn settled_wakeups() -> Wakeups {
         let mut wakeups = Wakeups::new();
-        all_due(&mut wakeups, &Context::from_waker(&noop_waker()));
+        all_due(&mut wakeups, &Context::from_waker(Waker::noop()));
         wakeups
     }
 
@@ -139,8 +137,7 @@ mod tests {
 
     #[test]
     fn at_first_every_source_is_due_then_none() {
-        let waker = noop_waker();
-        let cx = Context::from_waker(&waker);
+        let cx = Context::from_waker(Waker::noop());
         let mut wakeups = Wakeups::new();
         assert_eq!(all_due(&mut wakeups, &cx), (0..64).collect::<Vec<_>>());
         assert_eq!(wakeups.next(&cx), None);
@@ -169,8 +166,7 @@ mod tests {
     /// A source that stays ready (never settled) does not keep the others waiting.
     #[test]
     fn a_busy_source_takes_turns_with_the_others() {
-        let waker = noop_waker();
-        let cx = Context::from_waker(&waker);
+        let cx = Context::from_waker(Waker::noop());
         let mut wakeups = settled_wakeups();
         wakeups.raise(1);
         wakeups.waker(7).wake_by_ref();
@@ -185,8 +181,7 @@ mod tests {
 
     #[test]
     fn sources_past_the_last_bit_share_it() {
-        let waker = noop_waker();
-        let cx = Context::from_waker(&waker);
+        let cx = Context::from_waker(Waker::noop());
         let mut wakeups = settled_wakeups();
         wakeups.waker(LAST_SOURCE + 10).wake_by_ref();
         assert_eq!(wakeups.next(&cx), Some(LAST_SOURCE));
