@@ -322,6 +322,12 @@ impl MirrorTracker {
         }
     }
 
+    /// Whether anything tracked changed since the last [`Self::take_if_changed`] (which may
+    /// still find the state as it was).
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
     /// The whole current look if it differs from what this returned last (the empty look at
     /// first), else `None`: once per visible change. A change undone before this is called is no
     /// change, and updates to what is not shown (an unselected hotbar slot) are none either.

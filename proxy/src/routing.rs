@@ -170,6 +170,9 @@ pub fn move_packet([x, y, z]: [f64; 3]) -> Vec<u8> {
 /// sees those, yet the backend waits for them. Returns the serverbound packet (id then fields).
 pub fn dummy_answer(id: i32, fields: &[u8]) -> Option<Vec<u8>> {
     use game::{clientbound as cb, serverbound as sb};
+    if !answered_for_dummies(id) {
+        return None;
+    }
     let mut answer = Vec::with_capacity(16);
     match id {
         cb::KEEP_ALIVE => {
@@ -193,6 +196,15 @@ pub fn dummy_answer(id: i32, fields: &[u8]) -> Option<Vec<u8>> {
         _ => return None,
     }
     Some(answer)
+}
+
+/// Whether [`dummy_answer`] answers packets with this clientbound id (if well formed).
+pub fn answered_for_dummies(id: i32) -> bool {
+    use game::clientbound as cb;
+    matches!(
+        id,
+        cb::KEEP_ALIVE | cb::PING | cb::PLAYER_POSITION | cb::CHUNK_BATCH_FINISHED
+    )
 }
 
 /// The channel of a `custom_payload`, from the start of its fields; `None` if malformed.

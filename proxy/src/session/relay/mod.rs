@@ -16,14 +16,14 @@ use std::{
     future::Future,
     pin::Pin,
     sync::{Arc, atomic::Ordering},
-    task::{Context, Poll},
+    task::{Context, Poll, ready},
 };
 
 use azalea_protocol::packets::{Packet, config, game};
 use bytes::BytesMut;
-use futures_util::SinkExt;
+use futures_util::{Sink, SinkExt};
 use meridian_wire::{
-    FrameError, RawFrame,
+    FrameCodec, FrameError, RawFrame,
     conn::{
         ClientConfig, FrameWriter, ServerConfig, close_gracefully, decode_packet, encode_packet,
     },
@@ -37,7 +37,7 @@ use tokio::{
     time::{Instant, Sleep, sleep_until, timeout},
 };
 use tokio_stream::wrappers::WatchStream;
-use tokio_util::sync::CancellationToken;
+use tokio_util::{codec::Encoder, sync::CancellationToken};
 use tracing::{debug, info, warn};
 use zoning::{ChunkPos, ServerId};
 
@@ -182,6 +182,47 @@ enum Event {
     HandoffTimedOut,
 }
 
+/// A backend's frame after [`Session::route_link_frame`].
+enum Routed {
+    /// Routed and queued, or dropped.
+    Done,
+    /// It needs more than routing (an answer, a sync message, a phase change, the session's
+    /// end): for [`Session::on_link_frame`].
+    Later(RawFrame),
+}
+
+/// Where routing a batch of frames from one source stopped (see [`Session::run`]).
+enum Stop {
+    /// Nothing more is buffered, the batch is at its limit, or the source is gone.
+    Drained,
+    /// A queue reached its boundary: write out, then go on.
+    Full,
+    /// A backend's frame needs more than routing: for [`Session::on_link_frame`].
+    Later(RawFrame),
+    /// The player moved far enough into this link's zone to swap to it.
+    Swap(LinkId),
+    /// A handoff holds more interactions than it may: give it up, then route this frame.
+    Overflow(routing::Destination, RawFrame),
+}
+
+/// What one batch carried, for the metrics.
+#[derive(Default)]
+struct Batch {
+    packets: u64,
+    bytes: u64,
+}
+
+impl Batch {
+    fn add(&mut self, frame: &RawFrame) {
+        self.packets += 1;
+        self.bytes += frame.packet_len() as u64;
+    }
+
+    fn is_full(&self) -> bool {
+        self.packets as usize >= MAX_BATCH
+    }
+}
+
 /// When a peer was last heard from, to the precision of the liveness tick: marking a batch is
 /// a store, where reading the clock for every batch was a visible share of a packet's cost.
 struct LastHeard {
@@ -261,6 +302,10 @@ struct Session {
     client_backlog: Vec<Vec<u8>>,
     /// Where a packet is read or rewritten (see `packet_of`).
     packet_buffer: BytesMut,
+    /// A writer's queue reached its boundary: write out before queuing more (see `relieve`).
+    writers_full: bool,
+    /// Some link has frames queued (its `dirty`).
+    links_dirty: bool,
     /// When a frame last arrived from the client.
     client_heard: LastHeard,
     /// The zones as this session routes by them (the newest view it has taken).
@@ -355,6 +400,8 @@ pub async fn run(
         mirror: MirrorTracker::new(player_uuid),
         client_backlog: Vec::new(),
         packet_buffer: BytesMut::new(),
+        writers_full: false,
+        links_dirty: false,
         client_heard: LastHeard::new(),
     };
     let end = session.run(read_timeout).await;
@@ -388,17 +435,51 @@ impl Session {
                         Ok(frame) => frame,
                     };
                     self.client_heard.heard();
-                    if let Some(end) = self.on_client_frames(frame).await? {
-                        return Ok(end);
+                    let mut batch = Batch::default();
+                    let mut stop = self.route_client_batch(Some(frame), &mut batch)?;
+                    while !matches!(stop, Stop::Drained) {
+                        match stop {
+                            Stop::Swap(next) => self.swap_to(next).await?,
+                            Stop::Overflow(destination, frame) => {
+                                self.abandon_handoff("too many interactions queued").await?;
+                                self.route_client_frame(destination, frame)?;
+                            }
+                            // Full: a client frame never comes back `Later`.
+                            _ => self.write_out().await?,
+                        }
+                        stop = self.route_client_batch(None, &mut batch)?;
                     }
+                    self.state.metrics.forwarded(
+                        Direction::serverbound,
+                        batch.packets,
+                        batch.bytes,
+                    );
+                    self.end_batch().await?;
                 }
                 Event::Input(Input::Link(link, frame)) => {
                     if let Some(l) = self.links.get_mut(&link) {
                         l.heard.heard();
                     }
-                    if let Some(end) = self.on_link_frames(link, frame).await? {
-                        return Ok(end);
+                    let mut batch = Batch::default();
+                    let mut stop = self.route_link_batch(link, Some(frame), &mut batch)?;
+                    while !matches!(stop, Stop::Drained) {
+                        if let Stop::Later(frame) = stop {
+                            if let Some(end) = self.on_link_frame(link, frame).await? {
+                                self.flush_client().await?;
+                                return Ok(end);
+                            }
+                        } else {
+                            // Full: a backend's frame never asks for a swap.
+                            self.write_out().await?;
+                        }
+                        stop = self.route_link_batch(link, None, &mut batch)?;
                     }
+                    self.state.metrics.forwarded(
+                        Direction::clientbound,
+                        batch.packets,
+                        batch.bytes,
+                    );
+                    self.end_batch().await?;
                 }
                 Event::Joined(Ok((server, result))) => self.on_dummy_joined(server, result).await?,
                 // The login task panicked: nothing to open, and the server may be tried again.
@@ -489,44 +570,53 @@ impl Session {
 
     // ----- client → backends -------------------------------------------------------------
 
-    async fn on_client_frames(&mut self, first: RawFrame) -> Result<Option<End>, SessionError> {
-        let (mut packets, mut bytes) = (0u64, 0u64);
-        let mut next = Some(first);
-        while let Some(frame) = next.take() {
-            packets += 1;
-            bytes += frame.packet_len() as u64;
-            self.on_client_frame(frame).await?;
-            if packets as usize >= MAX_BATCH {
-                break;
-            }
-            next = match self.inputs.client_now() {
-                Some(Ok(frame)) => Some(frame),
-                // Closed: forward what we have; the next poll reports it.
-                Some(Err(e)) if e.is_closed() => None,
-                Some(Err(e)) => return Err(ClientError::from(e).into()),
-                None => None,
-            };
-        }
-        self.end_batch(Direction::serverbound, packets, bytes)
-            .await
-            .map(|()| None)
-    }
-
-    /// After a batch from either side: the dummies' mirror, one flush per link that got
-    /// anything, and the batch counted.
-    async fn end_batch(
+    /// Routes the client's frames, `first` then whatever else is buffered, until the batch is
+    /// over or a frame needs an `.await` (see [`Stop`]); `None` goes on with the batch after
+    /// such a stop. No `.await` here: this runs for every frame the client sends.
+    fn route_client_batch(
         &mut self,
-        direction: Direction,
-        packets: u64,
-        bytes: u64,
-    ) -> Result<(), SessionError> {
-        self.mirror_to_dummies().await?;
-        self.flush_links().await?;
-        self.state.metrics.forwarded(direction, packets, bytes);
-        Ok(())
+        first: Option<RawFrame>,
+        batch: &mut Batch,
+    ) -> Result<Stop, SessionError> {
+        let mut next = first;
+        loop {
+            if next.is_none() && !batch.is_full() {
+                next = match self.inputs.client_now() {
+                    Some(Ok(frame)) => Some(frame),
+                    // Closed: forward what we have; the next poll reports it.
+                    Some(Err(e)) if e.is_closed() => None,
+                    Some(Err(e)) => return Err(ClientError::from(e).into()),
+                    None => None,
+                };
+            }
+            let Some(frame) = next.take() else {
+                return Ok(Stop::Drained);
+            };
+            batch.add(&frame);
+            let stop = self.on_client_frame(frame)?;
+            if !matches!(stop, Stop::Drained) {
+                return Ok(stop);
+            }
+            if self.writers_full {
+                return Ok(Stop::Full);
+            }
+        }
     }
 
-    async fn on_client_frame(&mut self, frame: RawFrame) -> Result<(), SessionError> {
+    /// After a batch from either side: the dummies' mirror, then everything queued written out
+    /// (one write per peer that got anything).
+    async fn end_batch(&mut self) -> Result<(), SessionError> {
+        // Checked here, not in the callee: an async call costs its state even when it has
+        // nothing to do, and most batches change no mirrored state.
+        if self.mirror.is_dirty() {
+            self.mirror_to_dummies().await?;
+        }
+        self.write_out().await
+    }
+
+    /// Routes and queues a client frame; what it still needs comes back (`Drained` when
+    /// nothing).
+    fn on_client_frame(&mut self, frame: RawFrame) -> Result<Stop, SessionError> {
         let id = frame.id();
         if self.up_phase == Phase::Play && MirrorTracker::reads_serverbound(id) {
             let packet = self.packet_of(&frame).map_err(ClientError::from)?;
@@ -537,30 +627,30 @@ impl Session {
             if id == config_ids::serverbound::CLIENT_INFORMATION {
                 self.client_information = Some(frame.packet().map_err(ClientError::from)?.to_vec());
             }
-            return match routing::serverbound(Phase::Config, id, frame.head_fields()) {
-                Serverbound::Drop(why) => {
-                    debug!(packet = id, "dropped: {why}");
-                    Ok(())
-                }
+            match routing::serverbound(Phase::Config, id, frame.head_fields()) {
+                Serverbound::Drop(why) => debug!(packet = id, "dropped: {why}"),
                 Serverbound::ForwardAndEnter(phase) => {
                     self.up_phase = phase;
-                    self.send_to(self.primary, frame).await
+                    self.queue_to(self.primary, frame)?;
                 }
-                _ => self.send_to(self.primary, frame).await,
-            };
+                _ => self.queue_to(self.primary, frame)?,
+            }
+            return Ok(Stop::Drained);
         }
         match routing::serverbound(Phase::Play, id, frame.head_fields()) {
             Serverbound::Drop(why) => {
                 debug!(packet = id, "dropped: {why}");
-                return Ok(());
+                return Ok(Stop::Drained);
             }
             Serverbound::ForwardAndEnter(phase) => {
                 self.up_phase = phase;
-                return self.send_to(self.primary, frame).await;
+                self.queue_to(self.primary, frame)?;
+                return Ok(Stop::Drained);
             }
             Serverbound::ForwardMove(pos) => {
-                self.send_to_all(frame).await?;
-                return self.moved(pos).await;
+                self.queue_to_all(frame)?;
+                self.place_player(pos);
+                return Ok(self.swap_target(pos).map_or(Stop::Drained, Stop::Swap));
             }
             Serverbound::Forward => {}
         }
@@ -570,46 +660,59 @@ impl Session {
         {
             if handoff.queue.len() < MAX_QUEUED {
                 handoff.queue.push(frame);
-                return Ok(());
+                return Ok(Stop::Drained);
             }
-            self.abandon_handoff("too many interactions queued").await?;
+            return Ok(Stop::Overflow(destination, frame));
         }
-        self.route_client_frame(destination, frame).await
+        self.route_client_frame(destination, frame)?;
+        Ok(Stop::Drained)
     }
 
-    async fn route_client_frame(
+    fn route_client_frame(
         &mut self,
         destination: routing::Destination,
         frame: RawFrame,
     ) -> Result<(), SessionError> {
         let id = frame.id();
         match destination {
-            routing::Destination::AllLinks => self.send_to_all(frame).await,
+            routing::Destination::AllLinks => self.queue_to_all(frame),
             routing::Destination::Primary => {
                 if id == sb::KEEP_ALIVE
                     && let Some(link) =
                         keep_alive_id(frame.head_fields()).and_then(|k| self.keep_alives.remove(&k))
                 {
-                    return self.send_to(link, frame).await;
+                    return self.queue_to(link, frame);
                 }
-                self.send_to(self.primary, frame).await
+                self.queue_to(self.primary, frame)
             }
             routing::Destination::BlockOwner => {
                 let link = routing::block_position(id, frame.head_fields())
                     .and_then(|(x, z)| self.link_owning(ChunkPos::new(x >> 4, z >> 4)))
                     .unwrap_or(self.primary);
-                self.send_to(link, frame).await
+                self.queue_to(link, frame)
             }
-            routing::Destination::EntityOwner => self.route_entity_action(id, frame).await,
+            routing::Destination::EntityOwner => self.route_entity_action(id, frame),
         }
     }
 
+    /// Routes the client frames a handoff held back, once it has ended either way.
+    async fn route_held(&mut self, held: Vec<RawFrame>) -> Result<(), SessionError> {
+        for frame in held {
+            let destination = routing::serverbound_destination(frame.id());
+            self.route_client_frame(destination, frame)?;
+            if self.writers_full {
+                self.relieve().await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Sends an action on an entity to the link that showed that entity, with its id mapped back.
-    async fn route_entity_action(&mut self, id: i32, frame: RawFrame) -> Result<(), SessionError> {
+    fn route_entity_action(&mut self, id: i32, frame: RawFrame) -> Result<(), SessionError> {
         let mut packet = frame.into_packet().map_err(ClientError::from)?;
         match entities::rewrite_serverbound(&self.entities, id, &mut packet) {
-            Ok(Target::NoEntity) => self.send_packet_to(self.primary, &packet).await,
-            Ok(Target::Link { link, .. }) => self.send_packet_to(link, &packet).await,
+            Ok(Target::NoEntity) => self.queue_to(self.primary, &packet[..]),
+            Ok(Target::Link { link, .. }) => self.queue_to(link, &packet[..]),
             Ok(Target::OwnPlayer) => {
                 let targets: Vec<LinkId> = self.play_links().collect();
                 for link in targets {
@@ -617,7 +720,7 @@ impl Session {
                     if entities::rewrite_for_player_link(&self.entities, link, id, &mut copy)
                         .is_ok()
                     {
-                        self.send_packet_to(link, &copy).await?;
+                        self.queue_to(link, &copy[..])?;
                     }
                 }
                 Ok(())
@@ -631,12 +734,6 @@ impl Session {
             }
             Err(e) => Err(ClientError::Protocol(format!("malformed entity action: {e}")).into()),
         }
-    }
-
-    /// The player moved: update the view, open or close dummy links, swap when due.
-    async fn moved(&mut self, pos: [f64; 3]) -> Result<(), SessionError> {
-        self.place_player(pos);
-        self.maybe_swap(pos).await
     }
 
     /// The player is at `pos` (moved, or teleported by the primary): links follow the view.
@@ -654,8 +751,11 @@ impl Session {
     /// (a link logging in, a sync conversation, a handoff, the zone map) changes without the
     /// player moving. Boxed: it is reached from within a swap.
     async fn swap_if_due(&mut self) -> Result<(), SessionError> {
-        match self.position {
-            Some(position) => Box::pin(self.maybe_swap(position)).await,
+        match self
+            .position
+            .and_then(|position| self.swap_target(position))
+        {
+            Some(next) => Box::pin(self.swap_to(next)).await,
             None => Ok(()),
         }
     }
@@ -761,6 +861,7 @@ impl Session {
                 .await
                 .map_err(|e| SessionError::backend(&server.id, e))?;
             dummy.dirty = true;
+            self.links_dirty = true;
         }
         info!(server = %server.id, "dummy link open");
         self.links.insert(link, dummy);
@@ -775,33 +876,36 @@ impl Session {
 
     // ----- backends → client -------------------------------------------------------------
 
-    async fn on_link_frames(
+    /// Routes `link`'s frames, `first` then whatever else is buffered, until the batch is over
+    /// or a frame needs an `.await` (see [`Stop`]); `None` goes on with the batch after such a
+    /// stop. No `.await` here: this runs for nearly every frame a backend sends.
+    fn route_link_batch(
         &mut self,
         link: LinkId,
-        first: Result<RawFrame, FrameError>,
-    ) -> Result<Option<End>, SessionError> {
-        let (mut packets, mut bytes) = (0u64, 0u64);
-        let mut next = Some(first);
-        while let Some(frame) = next.take() {
-            let frame = match frame {
-                Ok(frame) => frame,
-                Err(e) => return self.link_failed(link, e.into()),
+        first: Option<Result<RawFrame, FrameError>>,
+        batch: &mut Batch,
+    ) -> Result<Stop, SessionError> {
+        let mut next = first;
+        loop {
+            if next.is_none() && !batch.is_full() && self.links.contains_key(&link) {
+                next = self.inputs.link_now(link);
+            }
+            let frame = match next.take() {
+                None => return Ok(Stop::Drained),
+                Some(Ok(frame)) => frame,
+                Some(Err(e)) => {
+                    self.link_failed(link, e.into())?;
+                    return Ok(Stop::Drained);
+                }
             };
-            packets += 1;
-            bytes += frame.packet_len() as u64;
-            if let Some(end) = self.on_link_frame(link, frame).await? {
-                self.flush_client().await?;
-                return Ok(Some(end));
+            batch.add(&frame);
+            if let Routed::Later(frame) = self.route_link_frame(link, frame)? {
+                return Ok(Stop::Later(frame));
             }
-            if packets as usize >= MAX_BATCH || !self.links.contains_key(&link) {
-                break;
+            if self.writers_full {
+                return Ok(Stop::Full);
             }
-            next = self.inputs.link_now(link);
         }
-        self.flush_client().await?;
-        self.end_batch(Direction::clientbound, packets, bytes)
-            .await
-            .map(|()| None)
     }
 
     /// A peer silent for longer than the read timeout is gone: vanilla servers send a keep-alive
@@ -842,6 +946,30 @@ impl Session {
         Ok(None)
     }
 
+    /// Routes and queues a backend's frame without an `.await` (this runs for nearly every
+    /// frame), unless it needs more than routing: then it comes back for
+    /// [`Self::on_link_frame`].
+    fn route_link_frame(&mut self, link: LinkId, frame: RawFrame) -> Result<Routed, SessionError> {
+        let Some(current) = self.links.get(&link) else {
+            return Ok(Routed::Done);
+        };
+        let (role, phase) = (current.role, current.phase);
+        let id = frame.id();
+        let later = phase == Phase::Config
+            || match id {
+                cb::DISCONNECT | cb::START_CONFIGURATION => true,
+                cb::LOGIN => role == Role::Primary,
+                cb::CUSTOM_PAYLOAD => is_reserved_payload(&frame),
+                _ => role == Role::Dummy && routing::answered_for_dummies(id),
+            };
+        if later {
+            return Ok(Routed::Later(frame));
+        }
+        self.forward_link_frame(link, role, id, frame)?;
+        Ok(Routed::Done)
+    }
+
+    /// A backend's frame that needs more than routing (see [`Self::route_link_frame`]).
     async fn on_link_frame(
         &mut self,
         link: LinkId,
@@ -892,10 +1020,7 @@ impl Session {
                 return Ok(None);
             }
             // Only the proxy speaks `meridian:` with a backend; the client never hears it.
-            cb::CUSTOM_PAYLOAD
-                if routing::plugin_channel(frame.head_fields())
-                    .is_some_and(|c| c.starts_with(routing::RESERVED_NAMESPACE)) =>
-            {
+            cb::CUSTOM_PAYLOAD if is_reserved_payload(&frame) => {
                 let packet = frame
                     .into_packet()
                     .map_err(|e| self.backend_error(link, e))?;
@@ -917,16 +1042,6 @@ impl Session {
                 }
                 return self.send_packet_to_client(&packet).await.map(|()| None);
             }
-            cb::PLAYER_POSITION if role == Role::Primary => {
-                if let Some(pos) = routing::teleport_position(frame.head_fields()) {
-                    self.place_player(pos);
-                }
-            }
-            cb::KEEP_ALIVE if role == Role::Primary => {
-                if let Some(k) = keep_alive_id(frame.head_fields()) {
-                    self.keep_alives.insert(k, link);
-                }
-            }
             _ => {}
         }
         if role == Role::Dummy
@@ -940,37 +1055,60 @@ impl Session {
             }
             return Ok(None);
         }
+        self.forward_link_frame(link, role, id, frame)?;
+        Ok(None)
+    }
+
+    /// What the client is shown of a backend's frame: chunks and entities from the backend
+    /// that owns their place, everything else from the primary.
+    fn forward_link_frame(
+        &mut self,
+        link: LinkId,
+        role: Role,
+        id: i32,
+        frame: RawFrame,
+    ) -> Result<(), SessionError> {
+        match id {
+            cb::PLAYER_POSITION if role == Role::Primary => {
+                if let Some(pos) = routing::teleport_position(frame.head_fields()) {
+                    self.place_player(pos);
+                }
+            }
+            cb::KEEP_ALIVE if role == Role::Primary => {
+                if let Some(k) = keep_alive_id(frame.head_fields()) {
+                    self.keep_alives.insert(k, link);
+                }
+            }
+            _ => {}
+        }
         match view::chunk_packet(id, frame.head_fields()) {
             Ok(Some(ChunkPacket::Load(pos))) => {
                 if self.shows_chunk_from(link, pos) {
                     self.chunks.loaded(pos, link);
-                    return self.send_to_client(frame).await.map(|()| None);
+                    return self.queue_to_client(frame);
                 }
-                return Ok(None);
+                return Ok(());
             }
             Ok(Some(ChunkPacket::Unload(pos))) => {
                 if self.chunks.unload(pos, link) {
-                    return self.send_to_client(frame).await.map(|()| None);
+                    return self.queue_to_client(frame);
                 }
-                return Ok(None);
+                return Ok(());
             }
             Ok(Some(ChunkPacket::Update(pos))) => {
                 if self.shows_chunk_from(link, pos) {
-                    return self.send_to_client(frame).await.map(|()| None);
+                    return self.queue_to_client(frame);
                 }
-                return Ok(None);
+                return Ok(());
             }
             Ok(None) => {}
             Err(_) => {
                 debug!(packet = id, "dropped: truncated chunk packet");
-                return Ok(None);
+                return Ok(());
             }
         }
         if entities::clientbound_carries_ids(id) {
-            return self
-                .forward_entity_packet(link, role, id, frame)
-                .await
-                .map(|()| None);
+            return self.forward_entity_packet(link, role, id, frame);
         }
         if role == Role::Primary {
             if MirrorTracker::reads_clientbound(id) {
@@ -980,9 +1118,9 @@ impl Session {
                 self.mirror.on_clientbound(id, &packet);
                 self.keep_packet_buffer(packet);
             }
-            self.send_to_client(frame).await?;
+            self.queue_to_client(frame)?;
         }
-        Ok(None)
+        Ok(())
     }
 
     /// The primary's `login`: fix the player's entity id and learn the view distance.
@@ -1028,7 +1166,7 @@ impl Session {
             .map(|(id, _)| *id)
     }
 
-    async fn forward_entity_packet(
+    fn forward_entity_packet(
         &mut self,
         link: LinkId,
         role: Role,
@@ -1041,9 +1179,7 @@ impl Session {
         // A compressed packet whose ids stay as they are goes out as it came, rather than
         // compressed a second time.
         let original = frame.is_compressed().then_some(frame);
-        let result = self
-            .forward_entity(link, role, id, &mut packet, original)
-            .await;
+        let result = self.forward_entity(link, role, id, &mut packet, original);
         self.keep_packet_buffer(packet);
         result
     }
@@ -1066,7 +1202,7 @@ impl Session {
         }
     }
 
-    async fn forward_entity(
+    fn forward_entity(
         &mut self,
         link: LinkId,
         role: Role,
@@ -1117,10 +1253,8 @@ impl Session {
                     self.mirror.on_clientbound(id, packet);
                 }
                 match original {
-                    Some(frame) if rewritten == Rewritten::Unchanged => {
-                        self.send_to_client(frame).await
-                    }
-                    _ => self.send_packet_to_client(packet).await,
+                    Some(frame) if rewritten == Rewritten::Unchanged => self.queue_to_client(frame),
+                    _ => self.queue_to_client(&packet[..]),
                 }
             }
             Err(e) => {
@@ -1132,32 +1266,32 @@ impl Session {
 
     // ----- the swap ----------------------------------------------------------------------
 
-    /// Makes the owner of the player's position primary once the player is inside its zone by
-    /// more than the margin and its dummy link is ready: by a handoff of the player's state when
-    /// both backends speak the sync channel.
-    async fn maybe_swap(&mut self, [x, _, z]: [f64; 3]) -> Result<(), SessionError> {
+    /// The link to make primary with the player at `pos`: the owner of that position once the
+    /// player is inside its zone by more than the margin, if its dummy link is in play and no
+    /// handoff is under way.
+    fn swap_target(&self, [x, _, z]: [f64; 3]) -> Option<LinkId> {
         if self.handoff.is_some() {
-            return Ok(());
+            return None;
         }
-        let primary_server = self.links[&self.primary].server.key.clone();
+        let primary_server = &self.links[&self.primary].server.key;
         let margin = self.state.config.zones.swap_margin;
-        let Some(zone) =
-            zoning::swap_target(self.zones.map(), &primary_server, OVERWORLD, x, z, margin)
-        else {
-            return Ok(());
-        };
-        let target = zone.owner.clone();
-        let Some(next) = self
-            .links
+        let zone = zoning::swap_target(self.zones.map(), primary_server, OVERWORLD, x, z, margin)?;
+        // Not linked yet (still logging in): the swap happens on a later move.
+        self.links
             .iter()
             .find(|(_, l)| {
-                l.role == Role::Dummy && l.phase == Phase::Play && l.server.id == target.as_str()
+                l.role == Role::Dummy
+                    && l.phase == Phase::Play
+                    && l.server.id == zone.owner.as_str()
             })
             .map(|(id, _)| *id)
-        else {
-            // Not linked yet (still logging in): the swap happens on a later move.
-            return Ok(());
-        };
+    }
+
+    /// Swaps to `next` (the [`Self::swap_target`]): by a handoff of the player's state when
+    /// both backends speak the sync channel and their conversations are open.
+    async fn swap_to(&mut self, next: LinkId) -> Result<(), SessionError> {
+        let primary_server = self.links[&self.primary].server.key.clone();
+        let target = self.links[&next].server.id.clone();
         let readiness = (
             self.links[&self.primary].sync_readiness(),
             self.links[&next].sync_readiness(),
@@ -1424,10 +1558,7 @@ impl Session {
         self.set_role(h.from, sync::Role::Dummy, h.epoch).await?;
         self.make_primary(h.to).await?;
         self.state.metrics.handoff(true, h.started.elapsed());
-        for frame in h.queue {
-            let destination = routing::serverbound_destination(frame.id());
-            self.route_client_frame(destination, frame).await?;
-        }
+        self.route_held(h.queue).await?;
         // The map may have moved the player's zone again while the handoff ran.
         self.swap_if_due().await
     }
@@ -1447,11 +1578,7 @@ impl Session {
         self.state.metrics.handoff(false, h.started.elapsed());
         // Unfreeze the old primary: it stays primary.
         self.set_role(h.from, sync::Role::Primary, h.epoch).await?;
-        for frame in h.queue {
-            let destination = routing::serverbound_destination(frame.id());
-            self.route_client_frame(destination, frame).await?;
-        }
-        Ok(())
+        self.route_held(h.queue).await
     }
 
     /// Sends the primary's look to every dummy whose conversation is open, when it changed.
@@ -1567,33 +1694,26 @@ impl Session {
         self.player.set_links(primary, dummies);
     }
 
-    /// Queues a frame or packet bytes on a link (flushed with the batch); a link that has
+    /// Queues a frame or packet bytes on a link (written out with the batch); a link that has
     /// closed meanwhile gets nothing.
-    async fn feed_link<I>(&mut self, link: LinkId, item: I) -> Result<(), SessionError>
+    fn queue_to<I>(&mut self, link: LinkId, item: I) -> Result<(), SessionError>
     where
-        FrameWriter: futures_util::Sink<I, Error = FrameError>,
+        FrameCodec: Encoder<I, Error = FrameError>,
     {
         let Some(l) = self.links.get_mut(&link) else {
             return Ok(());
         };
         l.dirty = true;
-        match l.tx.feed(item).await {
-            Ok(()) => Ok(()),
-            Err(e) => Err(SessionError::backend(&l.server.id, e)),
-        }
-    }
-
-    async fn send_to(&mut self, link: LinkId, frame: RawFrame) -> Result<(), SessionError> {
-        self.feed_link(link, frame).await
-    }
-
-    async fn send_packet_to(&mut self, link: LinkId, packet: &[u8]) -> Result<(), SessionError> {
-        self.feed_link(link, packet).await
+        self.links_dirty = true;
+        l.tx.queue(item)
+            .map_err(|e| SessionError::backend(&l.server.id, e))?;
+        self.writers_full |= l.tx.is_full();
+        Ok(())
     }
 
     /// Movement and input: every link in play gets a copy, so every dummy stands where the player
     /// stands.
-    async fn send_to_all(&mut self, frame: RawFrame) -> Result<(), SessionError> {
+    fn queue_to_all(&mut self, frame: RawFrame) -> Result<(), SessionError> {
         // No list of targets, and the last link takes the frame itself: this runs for every
         // movement packet.
         let mut left = self.play_links().count();
@@ -1610,47 +1730,96 @@ impl Session {
             };
             if let Some(copy) = copy {
                 link.dirty = true;
+                self.links_dirty = true;
                 link.tx
-                    .feed(copy)
-                    .await
+                    .queue(copy)
                     .map_err(|e| SessionError::backend(&link.server.id, e))?;
+                self.writers_full |= link.tx.is_full();
             }
         }
         Ok(())
     }
 
+    fn queue_to_client<I>(&mut self, item: I) -> Result<(), SessionError>
+    where
+        FrameCodec: Encoder<I, Error = FrameError>,
+    {
+        self.client_tx.queue(item).map_err(ClientError::from)?;
+        self.writers_full |= self.client_tx.is_full();
+        Ok(())
+    }
+
+    /// Writes out the queues once one has reached its boundary, so that none grows past it by
+    /// more than a frame: the backpressure `feed` would give, checked once per frame.
+    async fn relieve(&mut self) -> Result<(), SessionError> {
+        if self.writers_full {
+            self.write_out().await?;
+        }
+        Ok(())
+    }
+
+    /// Writes out everything queued: the client's queue and every link's.
+    async fn write_out(&mut self) -> Result<(), SessionError> {
+        std::future::poll_fn(|cx| self.poll_write_out(cx)).await
+    }
+
+    fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SessionError>> {
+        ready!(self.poll_flush_client(cx))?;
+        ready!(self.poll_flush_links(cx))?;
+        self.writers_full = false;
+        Poll::Ready(Ok(()))
+    }
+
+    async fn send_packet_to(&mut self, link: LinkId, packet: &[u8]) -> Result<(), SessionError> {
+        self.queue_to(link, packet)?;
+        self.relieve().await
+    }
+
     async fn send_to_client(&mut self, frame: RawFrame) -> Result<(), SessionError> {
-        self.client_tx
-            .feed(frame)
-            .await
-            .map_err(|e| ClientError::from(e).into())
+        self.queue_to_client(frame)?;
+        self.relieve().await
     }
 
     async fn send_packet_to_client(&mut self, packet: &[u8]) -> Result<(), SessionError> {
-        self.client_tx
-            .feed(packet)
-            .await
-            .map_err(|e| ClientError::from(e).into())
+        self.queue_to_client(packet)?;
+        self.relieve().await
     }
 
     async fn flush_client(&mut self) -> Result<(), SessionError> {
-        for packet in std::mem::take(&mut self.client_backlog) {
-            self.client_tx
-                .feed(&packet[..])
-                .await
-                .map_err(ClientError::from)?;
+        std::future::poll_fn(|cx| self.poll_flush_client(cx)).await
+    }
+
+    fn poll_flush_client(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SessionError>> {
+        if !self.client_backlog.is_empty() {
+            for packet in std::mem::take(&mut self.client_backlog) {
+                self.client_tx
+                    .queue(&packet[..])
+                    .map_err(ClientError::from)?;
+            }
         }
-        SinkExt::<RawFrame>::flush(&mut self.client_tx)
-            .await
+        Sink::<RawFrame>::poll_flush(Pin::new(&mut self.client_tx), cx)
             .map_err(|e| ClientError::from(e).into())
     }
 
     async fn flush_links(&mut self) -> Result<(), SessionError> {
-        let mut failed = Vec::new();
+        std::future::poll_fn(|cx| self.poll_flush_links(cx)).await
+    }
+
+    /// Writes out every link that has frames queued, side by side. A link whose write fails is
+    /// closed (the primary's failure ends the session).
+    fn poll_flush_links(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SessionError>> {
+        if !self.links_dirty {
+            return Poll::Ready(Ok(()));
+        }
+        let (mut failed, mut pending) = (Vec::new(), false);
         for (id, link) in self.links.iter_mut().filter(|(_, l)| l.dirty) {
-            link.dirty = false;
-            if let Err(e) = SinkExt::<RawFrame>::flush(&mut link.tx).await {
-                failed.push((*id, BackendError::from(e)));
+            match Sink::<RawFrame>::poll_flush(Pin::new(&mut link.tx), cx) {
+                Poll::Ready(Ok(())) => link.dirty = false,
+                Poll::Ready(Err(e)) => {
+                    link.dirty = false;
+                    failed.push((*id, BackendError::from(e)));
+                }
+                Poll::Pending => pending = true,
             }
         }
         for (link, error) in failed {
@@ -1658,12 +1827,22 @@ impl Session {
                 debug!(?end, "link failure ended the session");
             }
         }
-        Ok(())
+        if pending {
+            return Poll::Pending;
+        }
+        self.links_dirty = false;
+        Poll::Ready(Ok(()))
     }
 }
 
 /// The largest packet buffer a session keeps between packets.
 const KEPT_PACKET_BUFFER: usize = 4 * 1024;
+
+/// Whether a backend's `custom_payload` is on a channel only the proxy speaks (`meridian:`).
+fn is_reserved_payload(frame: &RawFrame) -> bool {
+    routing::plugin_channel(frame.head_fields())
+        .is_some_and(|c| c.starts_with(routing::RESERVED_NAMESPACE))
+}
 
 /// The id of a keep-alive (clientbound or serverbound: the same single long).
 fn keep_alive_id(fields: &[u8]) -> Option<u64> {
