@@ -140,6 +140,19 @@ enum SyncReadiness {
 }
 
 impl Link {
+    /// Queues a frame or packet bytes on this link (written out with the batch); whether its
+    /// queue is now full.
+    fn queue<I>(&mut self, item: I) -> Result<bool, SessionError>
+    where
+        FrameCodec: Encoder<I, Error = FrameError>,
+    {
+        self.dirty = true;
+        self.tx
+            .queue(item)
+            .map_err(|e| SessionError::backend(&self.server.id, e))?;
+        Ok(self.tx.is_full())
+    }
+
     fn sync_readiness(&self) -> SyncReadiness {
         if self.sync.is_established() {
             SyncReadiness::Ready
@@ -182,22 +195,15 @@ enum Event {
     HandoffTimedOut,
 }
 
-/// A backend's frame after [`Session::route_link_frame`].
-enum Routed {
-    /// Routed and queued, or dropped.
-    Done,
-    /// It needs more than routing (an answer, a sync message, a phase change, the session's
-    /// end): for [`Session::on_link_frame`].
-    Later(RawFrame),
-}
-
 /// Where routing a batch of frames from one source stopped (see [`Session::run`]).
 enum Stop {
-    /// Nothing more is buffered, the batch is at its limit, or the source is gone.
+    /// Nothing more is buffered, the batch is at its limit, or the source is gone (for one
+    /// frame: it needs nothing more).
     Drained,
     /// A queue reached its boundary: write out, then go on.
     Full,
-    /// A backend's frame needs more than routing: for [`Session::on_link_frame`].
+    /// A backend's frame needs more than routing (an answer, a sync message, a phase change,
+    /// the session's end): for [`Session::on_link_frame`].
     Later(RawFrame),
     /// The player moved far enough into this link's zone to swap to it.
     Swap(LinkId),
@@ -580,6 +586,9 @@ impl Session {
     ) -> Result<Stop, SessionError> {
         let mut next = first;
         loop {
+            if next.is_none() && self.writers_full {
+                return Ok(Stop::Full);
+            }
             if next.is_none() && !batch.is_full() {
                 next = match self.inputs.client_now() {
                     Some(Ok(frame)) => Some(frame),
@@ -596,9 +605,6 @@ impl Session {
             let stop = self.on_client_frame(frame)?;
             if !matches!(stop, Stop::Drained) {
                 return Ok(stop);
-            }
-            if self.writers_full {
-                return Ok(Stop::Full);
             }
         }
     }
@@ -847,22 +853,12 @@ impl Session {
             sync_counted: None,
         };
         // Ask the backend to open the sync conversation; a backend without the plugin ignores it.
-        dummy
-            .tx
-            .feed(&link_sync::register_packet()[..])
-            .await
-            .map_err(|e| SessionError::backend(&server.id, e))?;
+        dummy.queue(&link_sync::register_packet()[..])?;
         // Stand the dummy where the player stands.
         if let Some(position) = self.position {
-            let packet = routing::move_packet(position);
-            dummy
-                .tx
-                .feed(&packet[..])
-                .await
-                .map_err(|e| SessionError::backend(&server.id, e))?;
-            dummy.dirty = true;
-            self.links_dirty = true;
+            dummy.queue(&routing::move_packet(position)[..])?;
         }
+        self.links_dirty = true;
         info!(server = %server.id, "dummy link open");
         self.links.insert(link, dummy);
         self.inputs.add_link(link, joined.reader);
@@ -887,6 +883,9 @@ impl Session {
     ) -> Result<Stop, SessionError> {
         let mut next = first;
         loop {
+            if next.is_none() && self.writers_full {
+                return Ok(Stop::Full);
+            }
             if next.is_none() && !batch.is_full() && self.links.contains_key(&link) {
                 next = self.inputs.link_now(link);
             }
@@ -899,11 +898,9 @@ impl Session {
                 }
             };
             batch.add(&frame);
-            if let Routed::Later(frame) = self.route_link_frame(link, frame)? {
-                return Ok(Stop::Later(frame));
-            }
-            if self.writers_full {
-                return Ok(Stop::Full);
+            let stop = self.route_link_frame(link, frame)?;
+            if !matches!(stop, Stop::Drained) {
+                return Ok(stop);
             }
         }
     }
@@ -947,11 +944,11 @@ impl Session {
     }
 
     /// Routes and queues a backend's frame without an `.await` (this runs for nearly every
-    /// frame), unless it needs more than routing: then it comes back for
+    /// frame), unless it needs more than routing: then it comes back `Later`, for
     /// [`Self::on_link_frame`].
-    fn route_link_frame(&mut self, link: LinkId, frame: RawFrame) -> Result<Routed, SessionError> {
+    fn route_link_frame(&mut self, link: LinkId, frame: RawFrame) -> Result<Stop, SessionError> {
         let Some(current) = self.links.get(&link) else {
-            return Ok(Routed::Done);
+            return Ok(Stop::Drained);
         };
         let (role, phase) = (current.role, current.phase);
         let id = frame.id();
@@ -963,10 +960,10 @@ impl Session {
                 _ => role == Role::Dummy && routing::answered_for_dummies(id),
             };
         if later {
-            return Ok(Routed::Later(frame));
+            return Ok(Stop::Later(frame));
         }
         self.forward_link_frame(link, role, id, frame)?;
-        Ok(Routed::Done)
+        Ok(Stop::Drained)
     }
 
     /// A backend's frame that needs more than routing (see [`Self::route_link_frame`]).
@@ -1703,11 +1700,8 @@ impl Session {
         let Some(l) = self.links.get_mut(&link) else {
             return Ok(());
         };
-        l.dirty = true;
         self.links_dirty = true;
-        l.tx.queue(item)
-            .map_err(|e| SessionError::backend(&l.server.id, e))?;
-        self.writers_full |= l.tx.is_full();
+        self.writers_full |= l.queue(item)?;
         Ok(())
     }
 
@@ -1729,12 +1723,8 @@ impl Session {
                 frame.take()
             };
             if let Some(copy) = copy {
-                link.dirty = true;
                 self.links_dirty = true;
-                link.tx
-                    .queue(copy)
-                    .map_err(|e| SessionError::backend(&link.server.id, e))?;
-                self.writers_full |= link.tx.is_full();
+                self.writers_full |= link.queue(copy)?;
             }
         }
         Ok(())
