@@ -12,7 +12,7 @@
 //! then be a shared database: [`TestCluster::database`]); `proxy_addr()` and friends are the
 //! first one's, [`Cluster::proxy_at`] reaches any.
 
-use std::{collections::BTreeMap, net::SocketAddr, sync::Arc};
+use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
 
 use meridian::{Config, Proxy, ProxyState};
 use meridian_examples::{BackendConfig, BackendHandle, Marker, ReferenceBackend};
@@ -31,6 +31,7 @@ pub struct BackendSpec {
     pub secret: String,
     pub marker: Option<Marker>,
     pub view_distance: Option<u8>,
+    pub keep_alive_interval: Option<Duration>,
 }
 
 impl BackendSpec {
@@ -41,6 +42,7 @@ impl BackendSpec {
             secret: SECRET.to_owned(),
             marker: None,
             view_distance: None,
+            keep_alive_interval: None,
         }
     }
 
@@ -60,6 +62,12 @@ impl BackendSpec {
 
     pub fn view_distance(mut self, chunks: u8) -> Self {
         self.view_distance = Some(chunks);
+        self
+    }
+
+    /// How often the backend sends keep-alives (and waits as long again for the answer).
+    pub fn keep_alive_interval(mut self, interval: Duration) -> Self {
+        self.keep_alive_interval = Some(interval);
         self
     }
 }
@@ -271,6 +279,10 @@ impl TestCluster {
             config.marker = spec.marker.clone();
             if let Some(view) = spec.view_distance {
                 config.view_distance = view;
+            }
+            if let Some(interval) = spec.keep_alive_interval {
+                config.keep_alive_interval = interval;
+                config.keep_alive_timeout = config.keep_alive_timeout.max(interval);
             }
             let backend = ReferenceBackend::new(config);
             let handle = backend.handle();

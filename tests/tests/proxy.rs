@@ -268,6 +268,32 @@ async fn shutting_the_proxy_down_tells_players() {
     });
 }
 
+/// The other side of the read timeout: peers that keep talking, each at intervals shorter than
+/// it, outlive it many times over (a session that stopped noting what it read would close them).
+#[tokio::test]
+async fn peers_that_keep_talking_outlive_the_read_timeout() {
+    within!(60, async {
+        use meridian_tests::client::TestClient;
+        let cluster = TestCluster::new()
+            .backend_spec(BackendSpec::new("west").keep_alive_interval(Duration::from_millis(300)))
+            .limit("read_timeout_ms", 1000)
+            .run()
+            .await;
+        cluster.backend("west").handle.stop_sync(true);
+        let mut hana = TestClient::join(cluster.proxy_addr(), "Hana")
+            .await
+            .expect("join");
+        // 20 rounds of 200 ms: four read timeouts.
+        for _ in 0..20 {
+            hana.move_to(-8.5, 64.0, 0.5).await.unwrap();
+            match hana.wait_closed(Duration::from_millis(200)).await {
+                Err(_) => continue,
+                Ok(reason) => panic!("closed while both sides talked: {reason:?}"),
+            }
+        }
+    });
+}
+
 #[tokio::test]
 async fn a_backend_that_goes_silent_is_given_up_on_after_the_read_timeout() {
     within!(60, async {

@@ -61,6 +61,8 @@ pub struct FrameReader {
     eof: bool,
     /// An error or the end was returned: the stream is over.
     done: bool,
+    /// Bytes arrived since the last [`FrameReader::take_heard`].
+    heard: bool,
 }
 
 impl FrameReader {
@@ -73,7 +75,15 @@ impl FrameReader {
             read_size: MIN_READ,
             eof: false,
             done: false,
+            heard: false,
         }
+    }
+
+    /// Whether any bytes arrived since the last call: how a liveness check learns the peer
+    /// spoke, without a store per batch in the reader's caller (the reader's own fields are
+    /// written by every read anyway).
+    pub fn take_heard(&mut self) -> bool {
+        std::mem::take(&mut self.heard)
     }
 
     /// The codec.
@@ -118,6 +128,7 @@ impl FrameReader {
 
     /// Adapts the read size to how much the last read found.
     fn after_read(&mut self, asked: usize, got: usize) {
+        self.heard = true;
         if got == asked {
             self.read_size = (self.read_size * 2).min(MAX_READ);
         } else if got < self.read_size / 8 {
@@ -390,6 +401,21 @@ mod tests {
                 let frame = reader.next().await.unwrap().unwrap();
                 assert_eq!(frame.into_packet().unwrap().to_vec(), packet(i, len));
             }
+        })
+        .await
+        .unwrap();
+    }
+
+    /// `take_heard` says whether bytes arrived since it was last asked, once.
+    #[tokio::test]
+    async fn heard_says_whether_bytes_arrived_since_last_asked() {
+        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            let (mut reader, mut writer) = pair().await;
+            assert!(!reader.take_heard(), "nothing arrived yet");
+            writer.send(&packet(0, 5)[..]).await.unwrap();
+            reader.next().await.unwrap().unwrap();
+            assert!(reader.take_heard());
+            assert!(!reader.take_heard(), "asked twice for one read");
         })
         .await
         .unwrap();

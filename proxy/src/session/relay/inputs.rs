@@ -62,6 +62,18 @@ impl Inputs {
         &mut self.client
     }
 
+    /// Whether the client sent anything since the last call (`FrameReader::take_heard`).
+    pub(super) fn client_heard(&mut self) -> bool {
+        self.client.take_heard()
+    }
+
+    /// Whether `link` sent anything since the last call; `false` once it is no longer read.
+    pub(super) fn link_heard(&mut self, link: LinkId) -> bool {
+        self.slot_of(link)
+            .and_then(|slot| self.links[slot].as_mut())
+            .is_some_and(|l| l.reader.take_heard())
+    }
+
     /// Starts reading a link.
     pub(super) fn add_link(&mut self, id: LinkId, reader: FrameReader) {
         let slot = match self.links.iter().position(Option::is_none) {

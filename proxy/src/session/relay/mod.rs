@@ -195,6 +195,23 @@ enum Event {
     HandoffTimedOut,
 }
 
+/// What the session loop must `.await` next; batches that need no `.await` never come back
+/// to it (see [`Session::poll_step`]).
+enum Step {
+    Control(Control),
+    /// The client's connection ended: closed, or broken.
+    ClientGone(meridian_wire::ConnError),
+    /// A client batch stopped at a frame that needs an `.await`.
+    Client(Stop, Batch),
+    /// A backend's batch stopped at a frame that needs an `.await`.
+    Link(LinkId, Stop, Batch),
+    /// A batch changed mirrored state: the dummies hear of it before the write-out.
+    Mirror,
+    /// A dummy login finished, either way.
+    Joined(Result<(Arc<Server>, Result<Joined, BackendError>), JoinError>),
+    HandoffTimedOut,
+}
+
 /// Where routing a batch of frames from one source stopped (see [`Session::run`]).
 enum Stop {
     /// Nothing more is buffered, the batch is at its limit, or the source is gone (for one
@@ -229,29 +246,22 @@ impl Batch {
     }
 }
 
-/// When a peer was last heard from, to the precision of the liveness tick: marking a batch is
-/// a store, where reading the clock for every batch was a visible share of a packet's cost.
+/// When a peer was last heard from, to the precision of the liveness tick. Its reader notes
+/// that bytes arrived (`FrameReader::take_heard`), in fields every read writes anyway: a clock
+/// read per batch was a visible share of a packet's cost, and a store here a cache miss.
 struct LastHeard {
     at: Instant,
-    since_tick: bool,
 }
 
 impl LastHeard {
     fn new() -> Self {
-        Self {
-            at: Instant::now(),
-            since_tick: false,
-        }
+        Self { at: Instant::now() }
     }
 
-    fn heard(&mut self) {
-        self.since_tick = true;
-    }
-
-    /// At a liveness tick (`now`): how long the peer has been silent, counted from the tick
-    /// after it was last heard.
-    fn silent_for(&mut self, now: Instant) -> std::time::Duration {
-        if std::mem::take(&mut self.since_tick) {
+    /// At a liveness tick (`now`), told whether the peer spoke since the last one: how long it
+    /// has been silent, counted from the tick after it was last heard.
+    fn silent_for(&mut self, now: Instant, heard: bool) -> std::time::Duration {
+        if heard {
             self.at = now;
         }
         now.saturating_duration_since(self.at)
@@ -312,6 +322,8 @@ struct Session {
     writers_full: bool,
     /// Some link has frames queued (its `dirty`).
     links_dirty: bool,
+    /// A batch is routed and its write-out under way (see `poll_step`).
+    writing_out: bool,
     /// When a frame last arrived from the client.
     client_heard: LastHeard,
     /// The zones as this session routes by them (the newest view it has taken).
@@ -329,7 +341,7 @@ pub struct Admitted {
 }
 
 pub async fn run(
-    state: &Arc<ProxyState>,
+    state: Arc<ProxyState>,
     client: ServerConfig,
     backend: ClientConfig,
     admitted: Admitted,
@@ -408,10 +420,13 @@ pub async fn run(
         packet_buffer: BytesMut::new(),
         writers_full: false,
         links_dirty: false,
+        writing_out: false,
         client_heard: LastHeard::new(),
     };
     let end = session.run(read_timeout).await;
-    session.finish(end).await
+    // Boxed for the reason `on_step` is.
+    let finish: Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(session.finish(end));
+    finish.await
 }
 
 impl Session {
@@ -420,13 +435,29 @@ impl Session {
             if !self.client_backlog.is_empty() {
                 self.flush_client().await?;
             }
-            match std::future::poll_fn(|cx| self.poll_event(cx)).await {
-                Event::Input(Input::Control(control)) => match control {
-                    Control::Shutdown => return Ok(End::Shutdown),
+            let step = std::future::poll_fn(|cx| self.poll_step(cx)).await?;
+            if let Some(end) = self.on_step(step, read_timeout).await? {
+                return Ok(end);
+            }
+        }
+    }
+
+    /// Handles what [`Self::poll_step`] could not: everything that needs an `.await`. Rare,
+    /// and out of line (boxed, behind a `dyn`): inlined, its states' locals made the stack
+    /// frame of every poll of the session 24 KiB, six pages probed per wake-up.
+    fn on_step(
+        &mut self,
+        step: Step,
+        read_timeout: std::time::Duration,
+    ) -> Pin<Box<dyn Future<Output = Result<Option<End>, SessionError>> + Send + '_>> {
+        Box::pin(async move {
+            match step {
+                Step::Control(control) => match control {
+                    Control::Shutdown => return Ok(Some(End::Shutdown)),
                     Control::Command(Some(SessionCommand::Kick(message))) => {
-                        return Ok(End::Kick(message));
+                        return Ok(Some(End::Kick(message)));
                     }
-                    Control::Command(None) => return Ok(End::Kick("Disconnected".into())),
+                    Control::Command(None) => return Ok(Some(End::Kick("Disconnected".into()))),
                     Control::LivenessTick => self.check_liveness(read_timeout)?,
                     Control::Zones(view) => {
                         self.on_zones_changed(view).await?;
@@ -434,15 +465,9 @@ impl Session {
                         self.flush_links().await?;
                     }
                 },
-                Event::Input(Input::Client(frame)) => {
-                    let frame = match frame {
-                        Err(e) if e.is_closed() => return Ok(End::ClientLeft),
-                        Err(e) => return Err(ClientError::from(e).into()),
-                        Ok(frame) => frame,
-                    };
-                    self.client_heard.heard();
-                    let mut batch = Batch::default();
-                    let mut stop = self.route_client_batch(Some(frame), &mut batch)?;
+                Step::ClientGone(e) if e.is_closed() => return Ok(Some(End::ClientLeft)),
+                Step::ClientGone(e) => return Err(ClientError::from(e).into()),
+                Step::Client(mut stop, mut batch) => {
                     while !matches!(stop, Stop::Drained) {
                         match stop {
                             Stop::Swap(next) => self.swap_to(next).await?,
@@ -455,24 +480,15 @@ impl Session {
                         }
                         stop = self.route_client_batch(None, &mut batch)?;
                     }
-                    self.state.metrics.forwarded(
-                        Direction::serverbound,
-                        batch.packets,
-                        batch.bytes,
-                    );
+                    self.batch_forwarded(Direction::serverbound, &batch);
                     self.end_batch().await?;
                 }
-                Event::Input(Input::Link(link, frame)) => {
-                    if let Some(l) = self.links.get_mut(&link) {
-                        l.heard.heard();
-                    }
-                    let mut batch = Batch::default();
-                    let mut stop = self.route_link_batch(link, Some(frame), &mut batch)?;
+                Step::Link(link, mut stop, mut batch) => {
                     while !matches!(stop, Stop::Drained) {
                         if let Stop::Later(frame) = stop {
                             if let Some(end) = self.on_link_frame(link, frame).await? {
                                 self.flush_client().await?;
-                                return Ok(end);
+                                return Ok(Some(end));
                             }
                         } else {
                             // Full: a backend's frame never asks for a swap.
@@ -480,26 +496,73 @@ impl Session {
                         }
                         stop = self.route_link_batch(link, None, &mut batch)?;
                     }
-                    self.state.metrics.forwarded(
-                        Direction::clientbound,
-                        batch.packets,
-                        batch.bytes,
-                    );
+                    self.batch_forwarded(Direction::clientbound, &batch);
                     self.end_batch().await?;
                 }
-                Event::Joined(Ok((server, result))) => self.on_dummy_joined(server, result).await?,
+                Step::Mirror => self.end_batch().await?,
+                Step::Joined(Ok((server, result))) => self.on_dummy_joined(server, result).await?,
                 // The login task panicked: nothing to open, and the server may be tried again.
-                Event::Joined(Err(e)) => {
+                Step::Joined(Err(e)) => {
                     warn!("dummy link login failed: {e}");
                     self.joining_servers.retain(|_, task| *task != e.id());
                 }
-                Event::HandoffTimedOut => self.abandon_handoff("timed out").await?,
+                Step::HandoffTimedOut => self.abandon_handoff("timed out").await?,
             }
+            Ok(None)
+        })
+    }
+
+    /// Routes and writes out every batch that needs no `.await`, until something does (see
+    /// [`Step`]) or nothing is ready. This runs for nearly every frame, so frames stay on the
+    /// stack: moved through the session's future instead, each one was written into state that
+    /// a thousand other sessions had pushed out of the cache since this one last ran.
+    fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Result<Step, SessionError>> {
+        loop {
+            if self.writing_out {
+                ready!(self.poll_write_out(cx))?;
+                self.writing_out = false;
+            }
+            let (direction, batch) = match ready!(self.poll_event(cx)) {
+                Event::Input(Input::Client(Ok(frame))) => {
+                    let mut batch = Batch::default();
+                    let stop = self.route_client_batch(Some(frame), &mut batch)?;
+                    if !matches!(stop, Stop::Drained) {
+                        return Poll::Ready(Ok(Step::Client(stop, batch)));
+                    }
+                    (Direction::serverbound, batch)
+                }
+                Event::Input(Input::Link(link, frame)) => {
+                    let mut batch = Batch::default();
+                    let stop = self.route_link_batch(link, Some(frame), &mut batch)?;
+                    if !matches!(stop, Stop::Drained) {
+                        return Poll::Ready(Ok(Step::Link(link, stop, batch)));
+                    }
+                    (Direction::clientbound, batch)
+                }
+                Event::Input(Input::Client(Err(e))) => return Poll::Ready(Ok(Step::ClientGone(e))),
+                Event::Input(Input::Control(control)) => {
+                    return Poll::Ready(Ok(Step::Control(control)));
+                }
+                Event::Joined(joined) => return Poll::Ready(Ok(Step::Joined(joined))),
+                Event::HandoffTimedOut => return Poll::Ready(Ok(Step::HandoffTimedOut)),
+            };
+            self.batch_forwarded(direction, &batch);
+            // Checked here, not in `end_batch`'s callee: most batches change no mirrored state.
+            if self.mirror.is_dirty() {
+                return Poll::Ready(Ok(Step::Mirror));
+            }
+            self.writing_out = true;
         }
     }
 
-    /// What the loop handles next: a dummy login or the handoff's deadline while there is one
-    /// (rare, so polled only then), else whatever woke the session.
+    fn batch_forwarded(&self, direction: Direction, batch: &Batch) {
+        self.state
+            .metrics
+            .forwarded(direction, batch.packets, batch.bytes);
+    }
+
+    /// What woke the session: a dummy login or the handoff's deadline while there is one
+    /// (rare, so polled only then), else an input.
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Event> {
         if !self.joining.is_empty()
             && let Poll::Ready(Some(joined)) = self.joining.poll_join_next(cx)
@@ -909,13 +972,17 @@ impl Session {
     /// every 15 s and clients answer, so silence means a dead connection, not a quiet player.
     fn check_liveness(&mut self, limit: std::time::Duration) -> Result<(), SessionError> {
         let now = Instant::now();
-        if self.client_heard.silent_for(now) > limit {
+        let heard = self.inputs.client_heard();
+        if self.client_heard.silent_for(now, heard) > limit {
             return Err(ClientError::Timeout("in play: the client sent nothing").into());
         }
+        let inputs = &mut self.inputs;
         let silent: Vec<LinkId> = self
             .links
             .iter_mut()
-            .filter_map(|(id, l)| (l.heard.silent_for(now) > limit).then_some(*id))
+            .filter_map(|(id, l)| {
+                (l.heard.silent_for(now, inputs.link_heard(*id)) > limit).then_some(*id)
+            })
             .collect();
         for link in silent {
             self.link_failed(link, BackendError::Silent(limit))?;
