@@ -268,21 +268,34 @@ async fn shutting_the_proxy_down_tells_players() {
     });
 }
 
+/// A cluster of `west` alone, without its sync conversation (so it sends no heartbeats), a read
+/// timeout of `read_timeout_ms`, and Hana joined.
+async fn hana_without_sync(
+    west: BackendSpec,
+    read_timeout_ms: u64,
+) -> (
+    meridian_tests::cluster::Cluster,
+    meridian_tests::client::TestClient,
+) {
+    let cluster = TestCluster::new()
+        .backend_spec(west)
+        .limit("read_timeout_ms", read_timeout_ms)
+        .run()
+        .await;
+    cluster.backend("west").handle.stop_sync(true);
+    let hana = meridian_tests::client::TestClient::join(cluster.proxy_addr(), "Hana")
+        .await
+        .expect("join");
+    (cluster, hana)
+}
+
 /// The other side of the read timeout: peers that keep talking, each at intervals shorter than
 /// it, outlive it many times over (a session that stopped noting what it read would close them).
 #[tokio::test]
 async fn peers_that_keep_talking_outlive_the_read_timeout() {
     within!(60, async {
-        use meridian_tests::client::TestClient;
-        let cluster = TestCluster::new()
-            .backend_spec(BackendSpec::new("west").keep_alive_interval(Duration::from_millis(300)))
-            .limit("read_timeout_ms", 1000)
-            .run()
-            .await;
-        cluster.backend("west").handle.stop_sync(true);
-        let mut hana = TestClient::join(cluster.proxy_addr(), "Hana")
-            .await
-            .expect("join");
+        let west = BackendSpec::new("west").keep_alive_interval(Duration::from_millis(300));
+        let (_cluster, mut hana) = hana_without_sync(west, 1000).await;
         // 20 rounds of 200 ms: four read timeouts.
         for _ in 0..20 {
             hana.move_to(-8.5, 64.0, 0.5).await.unwrap();
@@ -297,18 +310,9 @@ async fn peers_that_keep_talking_outlive_the_read_timeout() {
 #[tokio::test]
 async fn a_backend_that_goes_silent_is_given_up_on_after_the_read_timeout() {
     within!(60, async {
-        use meridian_tests::client::TestClient;
-        let cluster = TestCluster::new()
-            .backend("west")
-            .limit("read_timeout_ms", 1500)
-            .run()
-            .await;
         // Without its sync conversation west sends no heartbeats, and its keep-alives come every
         // 15 s: once the player stands still, west says nothing at all.
-        cluster.backend("west").handle.stop_sync(true);
-        let mut hana = TestClient::join(cluster.proxy_addr(), "Hana")
-            .await
-            .expect("join");
+        let (_cluster, mut hana) = hana_without_sync(BackendSpec::new("west"), 1500).await;
         // The client keeps talking, so only the backend is silent.
         let reason = loop {
             hana.move_to(-8.5, 64.0, 0.5).await.unwrap();
