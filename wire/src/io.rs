@@ -308,6 +308,13 @@ mod tests {
         )
     }
 
+    /// Runs a test, failing it after 10 s rather than hanging.
+    async fn within(test: impl std::future::Future<Output = ()>) {
+        tokio::time::timeout(std::time::Duration::from_secs(10), test)
+            .await
+            .expect("the test took more than 10 s");
+    }
+
     fn packet(i: usize, len: usize) -> Vec<u8> {
         let mut p = vec![(i % 100) as u8; len];
         p[0] = 0x10;
@@ -318,7 +325,7 @@ mod tests {
     /// it and both buffers are back to a small size once traffic is small again.
     #[tokio::test]
     async fn a_burst_grows_the_buffers_and_small_traffic_shrinks_them() {
-        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        within(async {
             let (mut reader, mut writer) = pair().await;
             let sizes: Vec<usize> = (0..400).map(|i| 1 + (i * 7919) % 9000).collect();
             let sending = sizes.clone();
@@ -356,15 +363,14 @@ mod tests {
             assert_eq!(reader.read_size, MIN_READ);
             assert!(reader.buf.capacity() <= 2 * MIN_READ);
         })
-        .await
-        .unwrap();
+        .await;
     }
 
     /// One small packet at a time, both buffers keep using the start of their allocation
     /// rather than walking through it.
     #[tokio::test]
     async fn small_traffic_reuses_the_start_of_the_buffers() {
-        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        within(async {
             let (mut reader, mut writer) = pair().await;
             let (mut read_at, mut written_at) = (Vec::new(), Vec::new());
             for i in 0..300 {
@@ -378,15 +384,14 @@ mod tests {
             assert_eq!(written_at.len(), 1, "the writer's buffer moved");
             assert!(read_at.len() <= 2, "the reader's buffer moved: {read_at:?}");
         })
-        .await
-        .unwrap();
+        .await;
     }
 
     /// `queue` takes frames without waiting and says when the boundary is reached; a flush
     /// then writes everything, in order, and the queue is empty again.
     #[tokio::test]
     async fn queued_frames_wait_for_the_flush() {
-        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        within(async {
             let (mut reader, mut writer) = pair().await;
             let len = 1000;
             let mut queued = 0;
@@ -402,14 +407,13 @@ mod tests {
                 assert_eq!(frame.into_packet().unwrap().to_vec(), packet(i, len));
             }
         })
-        .await
-        .unwrap();
+        .await;
     }
 
     /// `take_heard` says whether bytes arrived since it was last asked, once.
     #[tokio::test]
     async fn heard_says_whether_bytes_arrived_since_last_asked() {
-        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        within(async {
             let (mut reader, mut writer) = pair().await;
             assert!(!reader.take_heard(), "nothing arrived yet");
             writer.send(&packet(0, 5)[..]).await.unwrap();
@@ -417,14 +421,13 @@ mod tests {
             assert!(reader.take_heard());
             assert!(!reader.take_heard(), "asked twice for one read");
         })
-        .await
-        .unwrap();
+        .await;
     }
 
     /// The peer closing ends the stream; closing in the middle of a frame is an error, once.
     #[tokio::test]
     async fn the_end_of_the_stream() {
-        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        within(async {
             let (mut reader, mut writer) = pair().await;
             writer.send(&packet(0, 5)[..]).await.unwrap();
             drop(writer);
@@ -439,7 +442,6 @@ mod tests {
             assert!(matches!(reader.next().await, Some(Err(FrameError::Closed))));
             assert!(reader.next().await.is_none());
         })
-        .await
-        .unwrap();
+        .await;
     }
 }

@@ -769,9 +769,7 @@ impl Session {
         for frame in held {
             let destination = routing::serverbound_destination(frame.id());
             self.route_client_frame(destination, frame)?;
-            if self.writers_full {
-                self.relieve().await?;
-            }
+            self.relieve().await?;
         }
         Ok(())
     }
@@ -949,7 +947,9 @@ impl Session {
             if next.is_none() && self.writers_full {
                 return Ok(Stop::Full);
             }
-            if next.is_none() && !batch.is_full() && self.links.contains_key(&link) {
+            // A link closed meanwhile (by one of its frames) has no reader any more: `link_now`
+            // says `None`, and the batch ends.
+            if next.is_none() && !batch.is_full() {
                 next = self.inputs.link_now(link);
             }
             let frame = match next.take() {
