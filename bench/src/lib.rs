@@ -12,6 +12,7 @@
 //! - [`stats`], [`report`]: percentiles, medians, ratios, the tables and the JSON line.
 
 pub mod client;
+pub mod compare;
 pub mod frames;
 pub mod pin;
 pub mod proc_stats;

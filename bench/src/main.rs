@@ -1,10 +1,12 @@
-//! `meridian-bench run [--quick]`: the benchmark; `meridian-bench relay`: the floor it compares
-//! against, as its own process.
+//! `meridian-bench run [--quick]`: the benchmark; `meridian-bench compare`: CPU per packet of
+//! builds side by side; `meridian-bench relay`: the floor they compare against, as its own
+//! process.
 
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::{Parser, Subcommand};
 use meridian_bench::{
+    compare,
     pin::{self, Pinning},
     proc_stats::Machine,
     scenario::Options,
@@ -49,6 +51,27 @@ enum Command {
         /// Run only the swap scenario.
         #[arg(long)]
         only_swap: bool,
+    },
+    /// CPU per forwarded packet of the relay and of each `--meridian` build, in short steady
+    /// windows taking turns round after round; prints one JSON object. For judging a change:
+    /// neighbouring windows see the same machine, where a full run's paths are a minute apart.
+    Compare {
+        /// The builds to compare (default: the `meridian` next to this binary).
+        #[arg(long, num_args = 1..)]
+        meridian: Vec<PathBuf>,
+        #[arg(long, default_value_t = 1000)]
+        players: usize,
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// Seconds per window (default 3).
+        #[arg(long)]
+        measure_secs: Option<f64>,
+        #[arg(long, default_value_t = 4.0)]
+        chunks_per_sec: f64,
+        /// Measure the builds side by side in the same windows (no relay): steadier ratios
+        /// between builds, at `--players` each.
+        #[arg(long)]
+        together: bool,
     },
     /// A plain TCP relay (tokio `copy_bidirectional`).
     Relay {
@@ -100,35 +123,10 @@ fn main() -> ExitCode {
             swap_crossings,
             only_swap,
         } => {
-            let taskset = match pin::taskset() {
-                Ok(t) => t,
-                Err(e) => {
-                    eprintln!("meridian-bench: {e}");
-                    return ExitCode::from(2);
-                }
+            let setup = match Setup::new(meridian.into_iter().collect()) {
+                Ok(setup) => setup,
+                Err(code) => return code,
             };
-            let machine = Machine::detect();
-            let pinning = Pinning::plan(machine.nproc);
-            match pin::reexec_pinned(&taskset, pinning.generator) {
-                Ok(None) => {}
-                Ok(Some(code)) => return ExitCode::from(code.clamp(0, 255) as u8),
-                Err(e) => {
-                    eprintln!("meridian-bench: {e}");
-                    return ExitCode::from(2);
-                }
-            }
-            let Ok(bench_exe) = std::env::current_exe() else {
-                eprintln!("meridian-bench: cannot find its own executable");
-                return ExitCode::FAILURE;
-            };
-            let meridian = meridian.unwrap_or_else(|| bench_exe.with_file_name("meridian"));
-            if !meridian.is_file() {
-                eprintln!(
-                    "meridian-bench: no meridian binary at {} (cargo build --release -p meridian)",
-                    meridian.display()
-                );
-                return ExitCode::FAILURE;
-            }
             let mut players = players.unwrap_or_else(|| {
                 if quick {
                     vec![1, 20]
@@ -139,64 +137,20 @@ fn main() -> ExitCode {
             players.sort_unstable();
             players.dedup();
             players.retain(|&n| n > 0);
-            let secs = Duration::from_secs_f64;
-            let work_dir =
-                std::env::temp_dir().join(format!("meridian-bench-{}", std::process::id()));
-            if let Err(e) = std::fs::create_dir_all(&work_dir) {
-                eprintln!("meridian-bench: {}: {e}", work_dir.display());
-                return ExitCode::FAILURE;
-            }
-            // Others may rebuild target/release while this runs: every scenario must use the
-            // same binaries, so they run from copies.
-            let copy = |from: &PathBuf, name: &str| -> Result<PathBuf, String> {
-                let to = work_dir.join(name);
-                std::fs::copy(from, &to)
-                    .map(|_| to)
-                    .map_err(|e| format!("copy {}: {e}", from.display()))
-            };
-            let (meridian, bench_exe) = match (
-                copy(&meridian, "meridian"),
-                copy(&bench_exe, "meridian-bench"),
-            ) {
-                (Ok(m), Ok(b)) => (m, b),
-                (Err(e), _) | (_, Err(e)) => {
-                    eprintln!("meridian-bench: {e}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            let opts = Options {
+            let opts = setup.options(
                 quick,
-                runs: runs.unwrap_or(if quick { 1 } else { 3 }).max(1),
                 players,
-                warmup: secs(if quick { 0.5 } else { 1.0 }),
-                measure: secs(measure_secs.unwrap_or(if quick { 1.5 } else { 5.0 })),
-                logins: if quick { 5 } else { 20 },
-                flood_players: if quick { 4 } else { 16 },
-                flood_measure: secs(if quick { 1.5 } else { 4.0 }),
-                noisy_retries: if quick { 0 } else { 2 },
+                runs.unwrap_or(if quick { 1 } else { 3 }),
                 chunks_per_sec,
-                swap_crossings: swap_crossings.unwrap_or(if quick { 20 } else { 100 }),
+                secs(measure_secs.unwrap_or(if quick { 1.5 } else { 5.0 })),
+                swap_crossings.unwrap_or(if quick { 20 } else { 100 }),
                 only_swap,
-                meridian,
-                bench_exe,
-                taskset,
-                pinning,
-                work_dir: work_dir.clone(),
-            };
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("runtime: {e}");
-                    return ExitCode::FAILURE;
-                }
-            };
+            );
             let started = std::time::Instant::now();
-            let result = runtime.block_on(meridian_bench::run(&opts, machine));
-            // Connections still closing must not outlive the report.
-            runtime.shutdown_timeout(Duration::from_secs(2));
+            let result = block_on(meridian_bench::run(&opts, setup.machine));
+            let Some(result) = result else {
+                return ExitCode::FAILURE;
+            };
             match result {
                 Ok(results) => {
                     eprintln!("finished in {:.1} s", started.elapsed().as_secs_f64());
@@ -205,17 +159,210 @@ fn main() -> ExitCode {
                     // A swap that did not happen, or a meridian-2 without its dummy links, is a
                     // failure, not a missing figure.
                     if let Some(e) = results.failure() {
-                        eprintln!("meridian-bench: {e} (logs kept in {})", work_dir.display());
+                        eprintln!(
+                            "meridian-bench: {e} (logs kept in {})",
+                            setup.work_dir.display()
+                        );
                         return ExitCode::from(3);
                     }
-                    let _ = std::fs::remove_dir_all(&work_dir);
+                    let _ = std::fs::remove_dir_all(&setup.work_dir);
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
-                    eprintln!("meridian-bench: {e} (logs kept in {})", work_dir.display());
+                    eprintln!(
+                        "meridian-bench: {e} (logs kept in {})",
+                        setup.work_dir.display()
+                    );
                     ExitCode::FAILURE
                 }
             }
+        }
+        Command::Compare {
+            meridian,
+            players,
+            rounds,
+            measure_secs,
+            chunks_per_sec,
+            together,
+        } => {
+            let setup = match Setup::new(meridian) {
+                Ok(setup) => setup,
+                Err(code) => return code,
+            };
+            let opts = setup.options(
+                false,
+                vec![players],
+                1,
+                chunks_per_sec,
+                measure_secs.map_or(compare::DEFAULT_MEASURE, secs),
+                0,
+                false,
+            );
+            let result = block_on(compare::compare(
+                &opts,
+                &setup.builds,
+                players,
+                rounds.max(1),
+                together,
+            ));
+            match result {
+                Some(Ok(report)) => {
+                    println!("{report}");
+                    let _ = std::fs::remove_dir_all(&setup.work_dir);
+                    ExitCode::SUCCESS
+                }
+                Some(Err(e)) => {
+                    eprintln!(
+                        "meridian-bench: {e} (logs kept in {})",
+                        setup.work_dir.display()
+                    );
+                    ExitCode::FAILURE
+                }
+                None => ExitCode::FAILURE,
+            }
+        }
+    }
+}
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+/// Runs `future` on a current-thread runtime (the generator's one CPU); `None` if there is
+/// none to be had.
+fn block_on<F: std::future::Future>(future: F) -> Option<F::Output> {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("runtime: {e}");
+            return None;
+        }
+    };
+    let out = runtime.block_on(future);
+    // Connections still closing must not outlive the report.
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    Some(out)
+}
+
+/// What both `run` and `compare` need before anything starts: the bench pinned to the
+/// generator's CPU, and private copies of the binaries.
+struct Setup {
+    machine: Machine,
+    pinning: Pinning,
+    taskset: PathBuf,
+    bench_exe: PathBuf,
+    /// The `meridian` builds, each named by its file name (made unique), as copied.
+    builds: Vec<(String, PathBuf)>,
+    work_dir: PathBuf,
+}
+
+impl Setup {
+    /// `meridian`: the builds to measure; none means the one next to this executable.
+    fn new(meridian: Vec<PathBuf>) -> Result<Self, ExitCode> {
+        let taskset = pin::taskset().map_err(|e| {
+            eprintln!("meridian-bench: {e}");
+            ExitCode::from(2)
+        })?;
+        let machine = Machine::detect();
+        let pinning = Pinning::plan(machine.nproc);
+        match pin::reexec_pinned(&taskset, pinning.generator) {
+            Ok(None) => {}
+            Ok(Some(code)) => return Err(ExitCode::from(code.clamp(0, 255) as u8)),
+            Err(e) => {
+                eprintln!("meridian-bench: {e}");
+                return Err(ExitCode::from(2));
+            }
+        }
+        let Ok(bench_exe) = std::env::current_exe() else {
+            eprintln!("meridian-bench: cannot find its own executable");
+            return Err(ExitCode::FAILURE);
+        };
+        let meridian = if meridian.is_empty() {
+            vec![bench_exe.with_file_name("meridian")]
+        } else {
+            meridian
+        };
+        if let Some(missing) = meridian.iter().find(|m| !m.is_file()) {
+            eprintln!(
+                "meridian-bench: no meridian binary at {} (cargo build --release -p meridian)",
+                missing.display()
+            );
+            return Err(ExitCode::FAILURE);
+        }
+        let work_dir = std::env::temp_dir().join(format!("meridian-bench-{}", std::process::id()));
+        if let Err(e) = std::fs::create_dir_all(&work_dir) {
+            eprintln!("meridian-bench: {}: {e}", work_dir.display());
+            return Err(ExitCode::FAILURE);
+        }
+        // Others may rebuild target/release while this runs: every scenario must use the
+        // same binaries, so they run from copies.
+        let copy = |from: &PathBuf, name: &str| -> Result<PathBuf, ExitCode> {
+            let to = work_dir.join(name);
+            std::fs::copy(from, &to).map(|_| to).map_err(|e| {
+                eprintln!("meridian-bench: copy {}: {e}", from.display());
+                ExitCode::FAILURE
+            })
+        };
+        let bench_exe = copy(&bench_exe, "meridian-bench")?;
+        let mut builds: Vec<(String, PathBuf)> = Vec::new();
+        for from in &meridian {
+            let base = from
+                .file_name()
+                .map_or_else(|| "meridian".into(), |n| n.to_string_lossy().into_owned());
+            let mut name = base.clone();
+            let mut n = 1;
+            while name == "relay"
+                || name == "meridian-bench"
+                || builds.iter().any(|(b, _)| *b == name)
+            {
+                n += 1;
+                name = format!("{base}-{n}");
+            }
+            let to = copy(from, &name)?;
+            builds.push((name, to));
+        }
+        Ok(Self {
+            machine,
+            pinning,
+            taskset,
+            bench_exe,
+            builds,
+            work_dir,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn options(
+        &self,
+        quick: bool,
+        players: Vec<usize>,
+        runs: usize,
+        chunks_per_sec: f64,
+        measure: Duration,
+        swap_crossings: usize,
+        only_swap: bool,
+    ) -> Options {
+        Options {
+            quick,
+            runs: runs.max(1),
+            players,
+            warmup: secs(if quick { 0.5 } else { 1.0 }),
+            measure,
+            logins: if quick { 5 } else { 20 },
+            flood_players: if quick { 4 } else { 16 },
+            flood_measure: secs(if quick { 1.5 } else { 4.0 }),
+            noisy_retries: if quick { 0 } else { 2 },
+            chunks_per_sec,
+            swap_crossings,
+            only_swap,
+            meridian: self.builds[0].1.clone(),
+            bench_exe: self.bench_exe.clone(),
+            taskset: self.taskset.clone(),
+            pinning: self.pinning.clone(),
+            work_dir: self.work_dir.clone(),
         }
     }
 }

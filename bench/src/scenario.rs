@@ -427,8 +427,8 @@ fn signal(name: &str, pid: u32) {
 
 /// What the clients connect to.
 #[derive(Debug)]
-struct Target {
-    addr: SocketAddr,
+pub(crate) struct Target {
+    pub(crate) addr: SocketAddr,
     /// The proxy's admin API, where the scenario checks what the proxy holds.
     admin: Option<SocketAddr>,
     process: Option<Spawned>,
@@ -439,7 +439,7 @@ impl Target {
         self.process.as_ref().and_then(Spawned::sample)
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         if let Some(p) = self.process {
             p.stop().await;
         }
@@ -460,7 +460,7 @@ async fn free_port() -> Result<SocketAddr, String> {
     l.local_addr().map_err(|e| e.to_string())
 }
 
-async fn target(
+pub(crate) async fn target(
     opts: &Options,
     env: &Env,
     kind: Kind,
@@ -963,7 +963,7 @@ async fn quietest<F: Future<Output = Metrics>>(
 }
 
 /// One measured window of steady traffic (the traffic is already flowing).
-async fn steady_window(
+pub(crate) async fn steady_window(
     opts: &Options,
     t: &Target,
     fleet: &Fleet,

@@ -7,7 +7,8 @@
 //! while reads fill the buffer (up to [`MAX_READ`]) and halves it again when they come back
 //! small, and [`FrameWriter`] queues up to [`WRITE_BOUNDARY`] bytes before it must write. Game
 //! traffic between bursts is small, and a player idles most of the time, so neither half keeps a
-//! large buffer once the burst is over: memory per idle player stays what small packets need.
+//! buffer between uses at all: an empty buffer goes back to a small pool of the thread's (see
+//! [`pool`]), and the next reader or writer to need one takes the one used last.
 
 use std::{
     io,
@@ -31,8 +32,9 @@ pub const MIN_READ: usize = 8 * 1024;
 pub const MAX_READ: usize = 64 * 1024;
 /// How much a writer queues before a new frame must wait for a write.
 pub const WRITE_BOUNDARY: usize = 64 * 1024;
-/// A write buffer above this size is released once a small flush shows the burst is over.
-const IDLE_WRITE_CAPACITY: usize = 16 * 1024;
+/// A buffer larger than this is freed rather than pooled: one frame can be far larger than a
+/// read (up to 2 MiB), and a pool of those would hold memory no idle player needs.
+const MAX_POOLED: usize = 2 * MAX_READ;
 
 /// Moves an empty buffer's start back to the start of its allocation, where it allocates
 /// nothing.
@@ -47,6 +49,65 @@ fn rewind(buf: &mut BytesMut) {
     // Asking for one byte more than is left ahead succeeds only by reclaiming the space
     // behind; if there is none, nothing happens.
     let _ = buf.try_reclaim(buf.capacity() + 1);
+}
+
+/// Buffers between uses, shared by the readers and writers of one thread.
+///
+/// A connection's own buffer is cold by the time its next packet comes: a thousand other
+/// sessions ran since, so the kernel's copy into it and the decoder's reads from it miss the
+/// cache line by line, and so do the writer's encoding and the kernel's copy out of it. A
+/// session reads, routes and writes a batch within one poll, so its buffers are empty again
+/// before the next session runs: taken from here and given back, the buffer used last (still in
+/// the cache) serves every session in turn. Idle connections hold no buffer at all.
+mod pool {
+    use std::cell::RefCell;
+
+    use bytes::BytesMut;
+
+    use super::{MAX_POOLED, rewind};
+
+    /// Buffers kept: a session's batch needs one to read and one per peer it writes to.
+    const KEPT: usize = 8;
+
+    thread_local! {
+        static FREE: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// An empty buffer with room for at least `size` bytes: the one given back last.
+    pub(super) fn take(size: usize) -> BytesMut {
+        let pooled = FREE.try_with(|free| free.borrow_mut().pop()).ok().flatten();
+        match pooled {
+            Some(mut buf) => {
+                if buf.capacity() < size {
+                    buf.reserve(size);
+                }
+                buf
+            }
+            None => BytesMut::with_capacity(size),
+        }
+    }
+
+    #[cfg(test)]
+    pub(super) fn len() -> usize {
+        FREE.with_borrow(Vec::len)
+    }
+
+    /// Keeps `buf` for the next [`take`] if it is empty and not too large; frees it otherwise.
+    pub(super) fn give(mut buf: BytesMut) {
+        if !buf.is_empty() || buf.capacity() == 0 || buf.capacity() > MAX_POOLED {
+            return;
+        }
+        // Frames split off it may still share its allocation; they keep the space they use,
+        // and the next reader reads behind them.
+        rewind(&mut buf);
+        // The thread's storage is gone while it exits: the buffer is freed then.
+        let _ = FREE.try_with(|free| {
+            let mut free = free.borrow_mut();
+            if free.len() < KEPT {
+                free.push(buf);
+            }
+        });
+    }
 }
 
 /// The read half of a connection: raw frames.
@@ -111,18 +172,21 @@ impl FrameReader {
         self.io
     }
 
-    /// Makes room for the next read, releasing a buffer grown for a burst that is over.
+    /// Makes room for the next read: a pooled buffer when nothing is left over from the last.
     fn prepare_read(&mut self) {
-        if self.buf.is_empty() {
-            if self.buf.capacity() > 2 * self.read_size {
-                // Frames still in flight keep the old allocation alive until they are dropped.
-                self.buf = BytesMut::new();
-            } else {
-                rewind(&mut self.buf);
-            }
+        if self.buf.capacity() == 0 {
+            self.buf = pool::take(self.read_size);
         }
         if self.buf.capacity() - self.buf.len() < self.read_size / 2 {
             self.buf.reserve(self.read_size);
+        }
+    }
+
+    /// Gives the buffer back to the pool while it holds nothing: between reads a connection
+    /// needs none.
+    fn release(&mut self) {
+        if self.buf.is_empty() && self.buf.capacity() > 0 {
+            pool::give(std::mem::take(&mut self.buf));
         }
     }
 
@@ -165,15 +229,20 @@ impl Stream for FrameReader {
             }
             this.prepare_read();
             let asked = this.buf.capacity() - this.buf.len();
-            match ready!(tokio_util::io::poll_read_buf(
-                Pin::new(&mut this.io),
-                cx,
-                &mut this.buf
-            )) {
-                Ok(0) => this.eof = true,
-                Ok(n) => this.after_read(asked, n),
-                Err(e) => {
+            let read = tokio_util::io::poll_read_buf(Pin::new(&mut this.io), cx, &mut this.buf);
+            match read {
+                Poll::Pending => {
+                    this.release();
+                    return Poll::Pending;
+                }
+                Poll::Ready(Ok(0)) => {
+                    this.eof = true;
+                    this.release();
+                }
+                Poll::Ready(Ok(n)) => this.after_read(asked, n),
+                Poll::Ready(Err(e)) => {
                     this.done = true;
+                    this.release();
                     return Poll::Ready(Some(Err(e.into())));
                 }
             }
@@ -186,9 +255,8 @@ impl Stream for FrameReader {
 pub struct FrameWriter {
     io: OwnedWriteHalf,
     codec: FrameCodec,
+    /// What is queued; a pooled buffer while there is any, none once it is written out.
     buf: BytesMut,
-    /// Bytes written since the buffer was last empty: how large the burst was.
-    burst: usize,
 }
 
 impl FrameWriter {
@@ -198,7 +266,6 @@ impl FrameWriter {
             io,
             codec,
             buf: BytesMut::new(),
-            burst: 0,
         }
     }
 
@@ -214,6 +281,9 @@ impl FrameWriter {
     where
         FrameCodec: Encoder<I, Error = FrameError>,
     {
+        if self.buf.capacity() == 0 {
+            self.buf = pool::take(MIN_READ);
+        }
         self.codec.encode(item, &mut self.buf)
     }
 
@@ -241,14 +311,10 @@ impl FrameWriter {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
             self.buf.advance(n);
-            self.burst += n;
         }
-        if self.buf.capacity() > IDLE_WRITE_CAPACITY && self.burst < IDLE_WRITE_CAPACITY {
-            self.buf = BytesMut::new();
-        } else {
-            rewind(&mut self.buf);
+        if self.buf.capacity() > 0 {
+            pool::give(std::mem::take(&mut self.buf));
         }
-        self.burst = 0;
         Poll::Ready(Ok(()))
     }
 }
@@ -268,8 +334,7 @@ where
     }
 
     fn start_send(self: Pin<&mut Self>, item: I) -> Result<(), FrameError> {
-        let this = self.get_mut();
-        this.codec.encode(item, &mut this.buf)
+        self.get_mut().queue(item)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), FrameError>> {
@@ -289,7 +354,7 @@ where
 
 #[cfg(test)]
 mod tests {
-    use futures_util::{SinkExt, StreamExt};
+    use futures_util::{FutureExt, SinkExt, StreamExt};
     use tokio::net::{TcpListener, TcpStream};
 
     use super::*;
@@ -321,10 +386,16 @@ mod tests {
         p
     }
 
+    /// Whether `reader` has nothing to read now (polled once, as a session does before it
+    /// sleeps).
+    fn nothing_to_read(reader: &mut FrameReader) -> bool {
+        reader.next().now_or_never().is_none()
+    }
+
     /// A burst far larger than any buffer arrives whole and in order, the read size grows for
-    /// it and both buffers are back to a small size once traffic is small again.
+    /// it and shrinks again with small traffic, and neither half holds a buffer once idle.
     #[tokio::test]
-    async fn a_burst_grows_the_buffers_and_small_traffic_shrinks_them() {
+    async fn a_burst_grows_the_buffers_and_idle_halves_hold_none() {
         within(async {
             let (mut reader, mut writer) = pair().await;
             let sizes: Vec<usize> = (0..400).map(|i| 1 + (i * 7919) % 9000).collect();
@@ -340,11 +411,8 @@ mod tests {
                     "the burst was queued in large writes"
                 );
                 SinkExt::<&[u8]>::flush(&mut writer).await.unwrap();
+                assert_eq!(writer.buf.capacity(), 0, "a flushed writer holds no buffer");
                 writer.send(&packet(0, 10)[..]).await.unwrap();
-                assert!(
-                    writer.buf.capacity() <= IDLE_WRITE_CAPACITY,
-                    "a small flush releases the burst's buffer"
-                );
                 writer
             });
             let mut grew = false;
@@ -361,30 +429,61 @@ mod tests {
                 reader.next().await.unwrap().unwrap();
             }
             assert_eq!(reader.read_size, MIN_READ);
-            assert!(reader.buf.capacity() <= 2 * MIN_READ);
+            assert!(nothing_to_read(&mut reader));
+            assert_eq!(reader.buf.capacity(), 0, "an idle reader holds no buffer");
         })
         .await;
     }
 
-    /// One small packet at a time, both buffers keep using the start of their allocation
-    /// rather than walking through it.
+    /// One small packet at a time, from connection to connection, reads and writes go through
+    /// the same few pooled buffers, from their start, rather than through fresh memory.
     #[tokio::test]
-    async fn small_traffic_reuses_the_start_of_the_buffers() {
+    async fn small_traffic_reuses_the_start_of_the_pooled_buffers() {
         within(async {
-            let (mut reader, mut writer) = pair().await;
-            let (mut read_at, mut written_at) = (Vec::new(), Vec::new());
-            for i in 0..300 {
-                writer.send(&packet(i, 30)[..]).await.unwrap();
-                written_at.push(writer.buf.as_ptr() as usize);
-                reader.next().await.unwrap().unwrap();
-                read_at.push(reader.buf.as_ptr() as usize);
+            let mut pairs = Vec::new();
+            for _ in 0..3 {
+                pairs.push(pair().await);
             }
-            written_at.dedup();
-            read_at.dedup();
-            assert_eq!(written_at.len(), 1, "the writer's buffer moved");
-            assert!(read_at.len() <= 2, "the reader's buffer moved: {read_at:?}");
+            let mut used = Vec::new();
+            for i in 0..300 {
+                let (reader, writer) = &mut pairs[i % 3];
+                writer.queue(&packet(i, 30)[..]).unwrap();
+                used.push(writer.buf.as_ptr() as usize);
+                SinkExt::<&[u8]>::flush(writer).await.unwrap();
+                reader.next().await.unwrap().unwrap();
+                // Where the frame (a length byte and 30 bytes) began.
+                used.push(reader.buf.as_ptr() as usize - 31);
+                assert!(nothing_to_read(reader));
+            }
+            used.sort_unstable();
+            used.dedup();
+            assert_eq!(
+                used.len(),
+                1,
+                "reads and writes moved through memory: {used:x?}"
+            );
         })
         .await;
+    }
+
+    /// The pool hands out the buffer it got last, from its start.
+    #[test]
+    fn the_pool_hands_out_the_buffer_given_back_last() {
+        let mut buf = pool::take(MIN_READ);
+        let start = buf.as_ptr();
+        buf.extend_from_slice(&[1; 100]);
+        buf.advance(100);
+        pool::give(buf);
+        let again = pool::take(MIN_READ);
+        assert_eq!(again.as_ptr(), start);
+        assert!(again.is_empty());
+        // Too large to keep, or not empty: not pooled.
+        let pooled = pool::len();
+        pool::give(BytesMut::with_capacity(MAX_POOLED + 1));
+        let mut full = BytesMut::with_capacity(64);
+        full.extend_from_slice(b"left");
+        pool::give(full);
+        assert_eq!(pool::len(), pooled);
     }
 
     /// `queue` takes frames without waiting and says when the boundary is reached; a flush

@@ -1,0 +1,199 @@
+//! `meridian-bench compare`: CPU per forwarded packet of the relay and of one or more
+//! `meridian` builds, measured in windows that take turns, for judging a change.
+//!
+//! A full run measures each path once per run, a minute apart; on a shared machine the CPU
+//! per packet of the same binary then varies by ±20 % from run to run, more than most changes
+//! are worth. Here every path keeps its fleet connected (each with its own synthetic source,
+//! idle while another path is measured) and the paths take turns at short steady windows,
+//! round after round: neighbouring windows see the same machine, and the per-round ratios
+//! show the spread.
+
+use std::{path::PathBuf, time::Duration};
+
+use serde_json::{Value, json};
+
+use crate::{
+    client::Fleet,
+    scenario::{self, BackendRef, Env, Kind, Options, THRESHOLD},
+    source::{Mode, Source},
+    stats::median,
+};
+
+/// One path under comparison: what the clients connect to and everything that feeds it.
+struct Path {
+    name: String,
+    target: scenario::Target,
+    source: Source,
+    fleet: Fleet,
+}
+
+/// Measures the relay and every binary in `builds` (named by their file names, `meridian`
+/// first) at `players` players for `rounds` rounds; returns the JSON report.
+///
+/// `together`: no relay, and the builds are measured in the same windows, side by side on the
+/// proxy's CPU, each with `players` of its own. Whatever else disturbs the machine then
+/// disturbs all of them at once, so their ratios are far steadier than those of windows
+/// taken in turn; they compete for the CPU, so the figures are not the ones a lone proxy
+/// shows.
+pub async fn compare(
+    opts: &Options,
+    builds: &[(String, PathBuf)],
+    players: usize,
+    rounds: usize,
+    together: bool,
+) -> Result<Value, String> {
+    let env = Env::start().await?;
+    let mut paths = Vec::new();
+    let relay = [("relay".to_owned(), None)]
+        .into_iter()
+        .filter(|_| !together);
+    let meridians = builds.iter().map(|(name, bin)| (name.clone(), Some(bin)));
+    for (name, binary) in relay.into_iter().chain(meridians) {
+        let source = Source::start(
+            env.secret.as_bytes(),
+            Some(THRESHOLD),
+            env.shutdown.child_token(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        source.control.set_chunks_per_sec(opts.chunks_per_sec);
+        source.control.set_mode(Mode::Idle);
+        let backend = [BackendRef {
+            id: scenario::PRIMARY_ID,
+            addr: source.addr,
+        }];
+        let (kind, opts) = match binary {
+            None => (Kind::Relay, opts.clone()),
+            Some(bin) => (
+                Kind::Meridian,
+                Options {
+                    meridian: bin.clone(),
+                    ..opts.clone()
+                },
+            ),
+        };
+        let label = format!("cmp-{name}");
+        let target = scenario::target(&opts, &env, kind, &label, &backend, Some(THRESHOLD)).await?;
+        eprintln!("  [{name}] {players} players");
+        let mut fleet = Fleet::new();
+        fleet
+            .grow_to(
+                players,
+                target.addr,
+                env.secret.as_bytes(),
+                &format!("c{}x", paths.len()),
+                32,
+            )
+            .await;
+        if fleet.len() != players {
+            let e = fleet.join_failures.first().cloned().unwrap_or_default();
+            return Err(format!("{name}: {} of {players} joined: {e}", fleet.len()));
+        }
+        fleet.set_active(false);
+        fleet.set_ping_period(Options::ping_period(players));
+        paths.push(Path {
+            name,
+            target,
+            source,
+            fleet,
+        });
+    }
+
+    let mut cpu: Vec<Vec<Option<f64>>> = vec![Vec::new(); paths.len()];
+    let mut noise: Vec<Vec<Option<f64>>> = vec![Vec::new(); paths.len()];
+    for round in 0..rounds {
+        let mut line = format!("  round {}/{rounds}:", round + 1);
+        if together {
+            for path in &paths {
+                path.source.control.set_mode(Mode::Steady);
+                path.fleet.set_active(true);
+            }
+            tokio::time::sleep(opts.warmup).await;
+            let sources: Vec<[&Source; 1]> = paths.iter().map(|path| [&path.source]).collect();
+            let windows = paths.iter().zip(&sources).map(|(path, source)| {
+                scenario::steady_window(opts, &path.target, &path.fleet, source, players)
+            });
+            let measured = futures_util::future::join_all(windows).await;
+            for (k, (path, m)) in paths.iter().zip(measured).enumerate() {
+                path.fleet.set_active(false);
+                path.source.control.set_mode(Mode::Idle);
+                let value = m.get("cpu_s_per_mpkt").copied().flatten();
+                cpu[k].push(value);
+                noise[k].push(m.get("other_cpu_util").copied().flatten());
+                line.push_str(&format!(
+                    " {} {}",
+                    path.name,
+                    value.map_or("–".into(), |v| format!("{v:.2}"))
+                ));
+            }
+            eprintln!("{line}");
+            continue;
+        }
+        for i in 0..paths.len() {
+            // Rotated, so that no path is always measured right after the same other one.
+            let k = (i + round) % paths.len();
+            let path = &paths[k];
+            path.source.control.set_mode(Mode::Steady);
+            path.fleet.set_active(true);
+            tokio::time::sleep(opts.warmup).await;
+            let m =
+                scenario::steady_window(opts, &path.target, &path.fleet, &[&path.source], players)
+                    .await;
+            path.fleet.set_active(false);
+            path.source.control.set_mode(Mode::Idle);
+            let get = |key: &str| m.get(key).copied().flatten();
+            cpu[k].push(get("cpu_s_per_mpkt"));
+            noise[k].push(get("other_cpu_util"));
+            line.push_str(&format!(
+                " {} {}",
+                path.name,
+                get("cpu_s_per_mpkt").map_or("–".into(), |v| format!("{v:.2}"))
+            ));
+        }
+        eprintln!("{line}");
+    }
+
+    // Per round, path `k`'s figure over path `base`'s; the relay is path 0 unless `together`.
+    let first_build = usize::from(!together);
+    let ratios = |k: usize, base: usize| -> Vec<Option<f64>> {
+        cpu[k]
+            .iter()
+            .zip(&cpu[base])
+            .map(|(a, r)| a.zip(*r).map(|(a, r)| a / r))
+            .collect()
+    };
+    let mut report = serde_json::Map::new();
+    for (k, path) in paths.iter().enumerate() {
+        let mut entry = json!({
+            "cpu_s_per_mpkt": cpu[k],
+            "cpu_s_per_mpkt_median": median(cpu[k].iter().copied()),
+            "other_cpu_util": noise[k],
+        });
+        if k > 0 && !together {
+            let r = ratios(k, 0);
+            entry["cpu_vs_relay_median"] = json!(median(r.iter().copied()));
+            entry["cpu_vs_relay"] = json!(r);
+        }
+        if k > first_build {
+            let r = ratios(k, first_build);
+            entry["cpu_vs_first_build_median"] = json!(median(r.iter().copied()));
+            entry["cpu_vs_first_build"] = json!(r);
+        }
+        report.insert(path.name.clone(), entry);
+    }
+    for path in paths {
+        path.fleet.shutdown().await;
+        path.target.stop().await;
+    }
+    env.shutdown.cancel();
+    Ok(json!({
+        "players": players,
+        "rounds": rounds,
+        "measure_s": opts.measure.as_secs_f64(),
+        "together": together,
+        "paths": report,
+    }))
+}
+
+/// How long one window is by default: short, so that the paths' windows are close in time.
+pub const DEFAULT_MEASURE: Duration = Duration::from_secs(3);
