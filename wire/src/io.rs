@@ -64,7 +64,7 @@ mod pool {
 
     use bytes::BytesMut;
 
-    use super::{MAX_POOLED, rewind};
+    use super::{MAX_POOLED, MIN_READ, rewind};
 
     /// Buffers kept: a session's batch needs one to read and one per peer it writes to.
     const KEPT: usize = 8;
@@ -92,14 +92,18 @@ mod pool {
         FREE.with_borrow(Vec::len)
     }
 
-    /// Keeps `buf` for the next [`take`] if it is empty and not too large; frees it otherwise.
+    /// Keeps `buf` for the next [`take`] if it is empty and neither too large nor, once
+    /// rewound, too small to be worth a slot; frees it otherwise.
     pub(super) fn give(mut buf: BytesMut) {
-        if !buf.is_empty() || buf.capacity() == 0 || buf.capacity() > MAX_POOLED {
+        if !buf.is_empty() || buf.capacity() > MAX_POOLED {
             return;
         }
-        // Frames split off it may still share its allocation; they keep the space they use,
-        // and the next reader reads behind them.
+        // Frames split off it may still share its allocation: then it cannot rewind, they keep
+        // the space they use, and the next reader reads behind them.
         rewind(&mut buf);
+        if buf.capacity() < MIN_READ / 2 {
+            return;
+        }
         // The thread's storage is gone while it exits: the buffer is freed then.
         let _ = FREE.try_with(|free| {
             let mut free = free.borrow_mut();
@@ -477,9 +481,10 @@ mod tests {
         let again = pool::take(MIN_READ);
         assert_eq!(again.as_ptr(), start);
         assert!(again.is_empty());
-        // Too large to keep, or not empty: not pooled.
+        // Too large or too small to keep, or not empty: not pooled.
         let pooled = pool::len();
         pool::give(BytesMut::with_capacity(MAX_POOLED + 1));
+        pool::give(BytesMut::with_capacity(64));
         let mut full = BytesMut::with_capacity(64);
         full.extend_from_slice(b"left");
         pool::give(full);
