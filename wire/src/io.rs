@@ -8,7 +8,7 @@
 //! small, and [`FrameWriter`] queues up to [`WRITE_BOUNDARY`] bytes before it must write. Game
 //! traffic between bursts is small, and a player idles most of the time, so neither half keeps a
 //! buffer between uses at all: an empty buffer goes back to a small pool of the thread's (see
-//! [`pool`]), and the next reader or writer to need one takes the one used last.
+//! `pool` below), and the next reader or writer to need one takes the one used last.
 
 use std::{
     io,
@@ -32,6 +32,10 @@ pub const MIN_READ: usize = 8 * 1024;
 pub const MAX_READ: usize = 64 * 1024;
 /// How much a writer queues before a new frame must wait for a write.
 pub const WRITE_BOUNDARY: usize = 64 * 1024;
+/// A write-out at least this large keeps its buffer for the next: bulk traffic (chunk bursts)
+/// queues about [`WRITE_BOUNDARY`] per batch, and a pooled buffer would have to grow to that
+/// again, by reallocation, every time.
+const BULK_WRITE: usize = 16 * 1024;
 /// A buffer larger than this is freed rather than pooled: one frame can be far larger than a
 /// read (up to 2 MiB), and a pool of those would hold memory no idle player needs.
 const MAX_POOLED: usize = 2 * MAX_READ;
@@ -308,6 +312,7 @@ impl FrameWriter {
     }
 
     fn poll_write_all(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let bulk = self.buf.len() >= BULK_WRITE;
         while !self.buf.is_empty() {
             // One contiguous buffer: a plain `send`, which costs the kernel less than `writev`.
             let n = ready!(Pin::new(&mut self.io).poll_write(cx, &self.buf))?;
@@ -316,7 +321,9 @@ impl FrameWriter {
             }
             self.buf.advance(n);
         }
-        if self.buf.capacity() > 0 {
+        if bulk {
+            rewind(&mut self.buf);
+        } else if self.buf.capacity() > 0 {
             pool::give(std::mem::take(&mut self.buf));
         }
         Poll::Ready(Ok(()))
@@ -390,6 +397,31 @@ mod tests {
         p
     }
 
+    /// A write-out of bulk traffic keeps its buffer for the next batch, instead of growing a
+    /// pooled one again.
+    #[tokio::test]
+    async fn bulk_write_outs_keep_their_buffer() {
+        within(async {
+            // The reader stays open (unread: the 65 KB fit in the sockets' buffers).
+            let (_reader, mut writer) = pair().await;
+            for i in 0..WRITE_BOUNDARY.div_ceil(1000) {
+                writer.queue(&packet(i, 1000)[..]).unwrap();
+            }
+            SinkExt::<&[u8]>::flush(&mut writer).await.unwrap();
+            let kept = writer.buf.as_ptr();
+            assert!(writer.buf.capacity() >= WRITE_BOUNDARY);
+            writer.queue(&packet(0, 1000)[..]).unwrap();
+            assert_eq!(
+                writer.buf.as_ptr(),
+                kept,
+                "the next batch starts in the same buffer"
+            );
+            SinkExt::<&[u8]>::flush(&mut writer).await.unwrap();
+            assert_eq!(writer.buf.capacity(), 0, "a small write-out gives it back");
+        })
+        .await;
+    }
+
     /// Whether `reader` has nothing to read now (polled once, as a session does before it
     /// sleeps).
     fn nothing_to_read(reader: &mut FrameReader) -> bool {
@@ -415,8 +447,12 @@ mod tests {
                     "the burst was queued in large writes"
                 );
                 SinkExt::<&[u8]>::flush(&mut writer).await.unwrap();
-                assert_eq!(writer.buf.capacity(), 0, "a flushed writer holds no buffer");
                 writer.send(&packet(0, 10)[..]).await.unwrap();
+                assert_eq!(
+                    writer.buf.capacity(),
+                    0,
+                    "after a small write-out the writer holds no buffer"
+                );
                 writer
             });
             let mut grew = false;
