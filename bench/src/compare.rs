@@ -27,8 +27,9 @@ struct Path {
     fleet: Fleet,
 }
 
-/// Measures the relay and every binary in `builds` (named by their file names, `meridian`
-/// first) at `players` players for `rounds` rounds; returns the JSON report.
+/// Measures the relay and every binary in `builds` (each named as given; the first is the one
+/// the others' `cpu_vs_first_build` ratios are taken against) at `players` players for
+/// `rounds` rounds; returns the JSON report.
 ///
 /// `together`: no relay, and the builds are measured in the same windows, side by side on the
 /// proxy's CPU, each with `players` of its own. Whatever else disturbs the machine then
@@ -103,18 +104,30 @@ pub async fn compare(
     let mut noise: Vec<Vec<Option<f64>>> = vec![Vec::new(); paths.len()];
     for round in 0..rounds {
         let mut line = format!("  round {}/{rounds}:", round + 1);
-        if together {
-            for path in &paths {
-                path.source.control.set_mode(Mode::Steady);
-                path.fleet.set_active(true);
+        // Side by side: one window for every path. In turn: a window per path, in an order
+        // rotated from round to round, so that no path always follows the same other one.
+        let windows: Vec<Vec<usize>> = if together {
+            vec![(0..paths.len()).collect()]
+        } else {
+            (0..paths.len())
+                .map(|i| vec![(i + round) % paths.len()])
+                .collect()
+        };
+        for window in windows {
+            for &k in &window {
+                paths[k].source.control.set_mode(Mode::Steady);
+                paths[k].fleet.set_active(true);
             }
             tokio::time::sleep(opts.warmup).await;
-            let sources: Vec<[&Source; 1]> = paths.iter().map(|path| [&path.source]).collect();
-            let windows = paths.iter().zip(&sources).map(|(path, source)| {
-                scenario::steady_window(opts, &path.target, &path.fleet, source, players)
-            });
-            let measured = futures_util::future::join_all(windows).await;
-            for (k, (path, m)) in paths.iter().zip(measured).enumerate() {
+            let sources: Vec<[&Source; 1]> = window.iter().map(|&k| [&paths[k].source]).collect();
+            let measured =
+                futures_util::future::join_all(window.iter().zip(&sources).map(|(&k, source)| {
+                    let path = &paths[k];
+                    scenario::steady_window(opts, &path.target, &path.fleet, source, players)
+                }))
+                .await;
+            for (&k, m) in window.iter().zip(measured) {
+                let path = &paths[k];
                 path.fleet.set_active(false);
                 path.source.control.set_mode(Mode::Idle);
                 let value = m.get("cpu_s_per_mpkt").copied().flatten();
@@ -126,29 +139,6 @@ pub async fn compare(
                     value.map_or("–".into(), |v| format!("{v:.2}"))
                 ));
             }
-            eprintln!("{line}");
-            continue;
-        }
-        for i in 0..paths.len() {
-            // Rotated, so that no path is always measured right after the same other one.
-            let k = (i + round) % paths.len();
-            let path = &paths[k];
-            path.source.control.set_mode(Mode::Steady);
-            path.fleet.set_active(true);
-            tokio::time::sleep(opts.warmup).await;
-            let m =
-                scenario::steady_window(opts, &path.target, &path.fleet, &[&path.source], players)
-                    .await;
-            path.fleet.set_active(false);
-            path.source.control.set_mode(Mode::Idle);
-            let get = |key: &str| m.get(key).copied().flatten();
-            cpu[k].push(get("cpu_s_per_mpkt"));
-            noise[k].push(get("other_cpu_util"));
-            line.push_str(&format!(
-                " {} {}",
-                path.name,
-                get("cpu_s_per_mpkt").map_or("–".into(), |v| format!("{v:.2}"))
-            ));
         }
         eprintln!("{line}");
     }

@@ -39,11 +39,11 @@ enum Command {
         #[arg(long)]
         meridian: Option<PathBuf>,
         /// Average chunk columns per second per player in steady traffic.
-        #[arg(long, default_value_t = 4.0)]
+        #[arg(long, default_value_t = 4.0, value_parser = rate)]
         chunks_per_sec: f64,
         /// Seconds measured per fleet size (default 5; quick: 1.5).
-        #[arg(long)]
-        measure_secs: Option<f64>,
+        #[arg(long, value_parser = window_secs)]
+        measure_secs: Option<Duration>,
         /// Border crossings the swap scenario measures, over all runs (default 100; quick:
         /// 20; 0 skips the scenario).
         #[arg(long)]
@@ -59,14 +59,14 @@ enum Command {
         /// The builds to compare (default: the `meridian` next to this binary).
         #[arg(long, num_args = 1..)]
         meridian: Vec<PathBuf>,
-        #[arg(long, default_value_t = 1000)]
-        players: usize,
-        #[arg(long, default_value_t = 5)]
-        rounds: usize,
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+        players: u32,
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+        rounds: u32,
         /// Seconds per window (default 3).
-        #[arg(long)]
-        measure_secs: Option<f64>,
-        #[arg(long, default_value_t = 4.0)]
+        #[arg(long, value_parser = window_secs)]
+        measure_secs: Option<Duration>,
+        #[arg(long, default_value_t = 4.0, value_parser = rate)]
         chunks_per_sec: f64,
         /// Measure the builds side by side in the same windows (no relay): steadier ratios
         /// between builds, at `--players` each.
@@ -142,12 +142,12 @@ fn main() -> ExitCode {
                 players,
                 runs.unwrap_or(if quick { 1 } else { 3 }),
                 chunks_per_sec,
-                secs(measure_secs.unwrap_or(if quick { 1.5 } else { 5.0 })),
+                measure_secs.unwrap_or(secs(if quick { 1.5 } else { 5.0 })),
                 swap_crossings.unwrap_or(if quick { 20 } else { 100 }),
                 only_swap,
             );
             let started = std::time::Instant::now();
-            let result = block_on(meridian_bench::run(&opts, setup.machine));
+            let result = block_on(meridian_bench::run(&opts, setup.machine.clone()));
             let Some(result) = result else {
                 return ExitCode::FAILURE;
             };
@@ -158,23 +158,12 @@ fn main() -> ExitCode {
                     println!("{}", results.to_json());
                     // A swap that did not happen, or a meridian-2 without its dummy links, is a
                     // failure, not a missing figure.
-                    if let Some(e) = results.failure() {
-                        eprintln!(
-                            "meridian-bench: {e} (logs kept in {})",
-                            setup.work_dir.display()
-                        );
-                        return ExitCode::from(3);
+                    match results.failure() {
+                        Some(e) => setup.failed(&e, ExitCode::from(3)),
+                        None => setup.succeeded(),
                     }
-                    let _ = std::fs::remove_dir_all(&setup.work_dir);
-                    ExitCode::SUCCESS
                 }
-                Err(e) => {
-                    eprintln!(
-                        "meridian-bench: {e} (logs kept in {})",
-                        setup.work_dir.display()
-                    );
-                    ExitCode::FAILURE
-                }
+                Err(e) => setup.failed(&e, ExitCode::FAILURE),
             }
         }
         Command::Compare {
@@ -189,12 +178,13 @@ fn main() -> ExitCode {
                 Ok(setup) => setup,
                 Err(code) => return code,
             };
+            let players = players as usize;
             let opts = setup.options(
                 false,
                 vec![players],
                 1,
                 chunks_per_sec,
-                measure_secs.map_or(compare::DEFAULT_MEASURE, secs),
+                measure_secs.unwrap_or(compare::DEFAULT_MEASURE),
                 0,
                 false,
             );
@@ -202,22 +192,15 @@ fn main() -> ExitCode {
                 &opts,
                 &setup.builds,
                 players,
-                rounds.max(1),
+                rounds as usize,
                 together,
             ));
             match result {
                 Some(Ok(report)) => {
                     println!("{report}");
-                    let _ = std::fs::remove_dir_all(&setup.work_dir);
-                    ExitCode::SUCCESS
+                    setup.succeeded()
                 }
-                Some(Err(e)) => {
-                    eprintln!(
-                        "meridian-bench: {e} (logs kept in {})",
-                        setup.work_dir.display()
-                    );
-                    ExitCode::FAILURE
-                }
+                Some(Err(e)) => setup.failed(&e, ExitCode::FAILURE),
                 None => ExitCode::FAILURE,
             }
         }
@@ -226,6 +209,24 @@ fn main() -> ExitCode {
 
 fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
+}
+
+/// `--measure-secs`: a window of a positive number of seconds, at most an hour.
+fn window_secs(arg: &str) -> Result<Duration, String> {
+    let s: f64 = arg.parse().map_err(|e| format!("{e}"))?;
+    if !(s > 0.0 && s <= 3600.0) {
+        return Err(format!("{s} is not between 0 and 3600 seconds"));
+    }
+    Ok(secs(s))
+}
+
+/// `--chunks-per-sec`: a finite rate, zero or more.
+fn rate(arg: &str) -> Result<f64, String> {
+    let r: f64 = arg.parse().map_err(|e| format!("{e}"))?;
+    if !(r.is_finite() && r >= 0.0) {
+        return Err(format!("{r} is not a rate of zero or more"));
+    }
+    Ok(r)
 }
 
 /// Runs `future` on a current-thread runtime (the generator's one CPU); `None` if there is
@@ -334,6 +335,20 @@ impl Setup {
         })
     }
 
+    /// Reports `error`, keeping the work directory (the processes' logs) for a look.
+    fn failed(&self, error: &str, code: ExitCode) -> ExitCode {
+        eprintln!(
+            "meridian-bench: {error} (logs kept in {})",
+            self.work_dir.display()
+        );
+        code
+    }
+
+    fn succeeded(&self) -> ExitCode {
+        let _ = std::fs::remove_dir_all(&self.work_dir);
+        ExitCode::SUCCESS
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn options(
         &self,
@@ -363,6 +378,24 @@ impl Setup {
             taskset: self.taskset.clone(),
             pinning: self.pinning.clone(),
             work_dir: self.work_dir.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_and_rates_out_of_range_are_refused() {
+        assert_eq!(window_secs("1.5"), Ok(Duration::from_millis(1500)));
+        for bad in ["0", "-1", "nan", "inf", "7200", "soon"] {
+            assert!(window_secs(bad).is_err(), "{bad} accepted as a window");
+        }
+        assert_eq!(rate("0"), Ok(0.0));
+        assert_eq!(rate("4"), Ok(4.0));
+        for bad in ["-0.5", "nan", "inf", "many"] {
+            assert!(rate(bad).is_err(), "{bad} accepted as a rate");
         }
     }
 }
