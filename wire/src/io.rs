@@ -32,13 +32,10 @@ pub const MIN_READ: usize = 8 * 1024;
 pub const MAX_READ: usize = 64 * 1024;
 /// How much a writer queues before a new frame must wait for a write.
 pub const WRITE_BOUNDARY: usize = 64 * 1024;
-/// A write-out at least this large keeps its buffer for the next: bulk traffic (chunk bursts)
-/// queues about [`WRITE_BOUNDARY`] per batch, and a pooled buffer would have to grow to that
-/// again, by reallocation, every time.
-const BULK_WRITE: usize = 16 * 1024;
-/// A buffer larger than this is freed rather than pooled: one frame can be far larger than a
-/// read (up to 2 MiB), and a pool of those would hold memory no idle player needs.
-const MAX_POOLED: usize = 2 * MAX_READ;
+/// The size of every pooled buffer: the largest read, or a whole write-out (up to
+/// [`WRITE_BOUNDARY`] and the frame that crossed it), fits without growing it. Bulk traffic
+/// (chunk bursts) then never reallocates, and a read takes in as much as has arrived.
+const POOLED: usize = 2 * MAX_READ;
 
 /// Moves an empty buffer's start back to the start of its allocation, where it allocates
 /// nothing.
@@ -68,7 +65,7 @@ mod pool {
 
     use bytes::BytesMut;
 
-    use super::{MAX_POOLED, MIN_READ, rewind};
+    use super::{POOLED, rewind};
 
     /// Buffers kept: a session's batch needs one to read and one per peer it writes to.
     const KEPT: usize = 8;
@@ -77,18 +74,12 @@ mod pool {
         static FREE: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
     }
 
-    /// An empty buffer with room for at least `size` bytes: the one given back last.
-    pub(super) fn take(size: usize) -> BytesMut {
-        let pooled = FREE.try_with(|free| free.borrow_mut().pop()).ok().flatten();
-        match pooled {
-            Some(mut buf) => {
-                if buf.capacity() < size {
-                    buf.reserve(size);
-                }
-                buf
-            }
-            None => BytesMut::with_capacity(size),
-        }
+    /// An empty buffer of [`POOLED`] bytes: the one given back last, or a new one.
+    pub(super) fn take() -> BytesMut {
+        FREE.try_with(|free| free.borrow_mut().pop())
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| BytesMut::with_capacity(POOLED))
     }
 
     #[cfg(test)]
@@ -96,16 +87,15 @@ mod pool {
         FREE.with_borrow(Vec::len)
     }
 
-    /// Keeps `buf` for the next [`take`] if it is empty and neither too large nor, once
-    /// rewound, too small to be worth a slot; frees it otherwise.
+    /// Keeps `buf` for the next [`take`] if it is empty and, once rewound, as large as a
+    /// pooled buffer is; frees it otherwise (grown for a frame larger than that, or still
+    /// sharing its allocation with frames split off it).
     pub(super) fn give(mut buf: BytesMut) {
-        if !buf.is_empty() || buf.capacity() > MAX_POOLED {
+        if !buf.is_empty() || buf.capacity() > POOLED {
             return;
         }
-        // Frames split off it may still share its allocation: then it cannot rewind, they keep
-        // the space they use, and the next reader reads behind them.
         rewind(&mut buf);
-        if buf.capacity() < MIN_READ / 2 {
+        if buf.capacity() < POOLED {
             return;
         }
         // The thread's storage is gone while it exits: the buffer is freed then.
@@ -183,7 +173,7 @@ impl FrameReader {
     /// Makes room for the next read: a pooled buffer when nothing is left over from the last.
     fn prepare_read(&mut self) {
         if self.buf.capacity() == 0 {
-            self.buf = pool::take(self.read_size);
+            self.buf = pool::take();
         }
         if self.buf.capacity() - self.buf.len() < self.read_size / 2 {
             self.buf.reserve(self.read_size);
@@ -290,7 +280,7 @@ impl FrameWriter {
         FrameCodec: Encoder<I, Error = FrameError>,
     {
         if self.buf.capacity() == 0 {
-            self.buf = pool::take(MIN_READ);
+            self.buf = pool::take();
         }
         self.codec.encode(item, &mut self.buf)
     }
@@ -312,7 +302,6 @@ impl FrameWriter {
     }
 
     fn poll_write_all(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let bulk = self.buf.len() >= BULK_WRITE;
         while !self.buf.is_empty() {
             // One contiguous buffer: a plain `send`, which costs the kernel less than `writev`.
             let n = ready!(Pin::new(&mut self.io).poll_write(cx, &self.buf))?;
@@ -321,9 +310,7 @@ impl FrameWriter {
             }
             self.buf.advance(n);
         }
-        if bulk {
-            rewind(&mut self.buf);
-        } else if self.buf.capacity() > 0 {
+        if self.buf.capacity() > 0 {
             pool::give(std::mem::take(&mut self.buf));
         }
         Poll::Ready(Ok(()))
@@ -397,27 +384,29 @@ mod tests {
         p
     }
 
-    /// A write-out of bulk traffic keeps its buffer for the next batch, instead of growing a
-    /// pooled one again.
+    /// A write-out of bulk traffic fits the pooled buffer it was queued in: the buffer never
+    /// grows by reallocation, and it goes back to the pool, whole, for the next batch.
     #[tokio::test]
-    async fn bulk_write_outs_keep_their_buffer() {
+    async fn bulk_write_outs_never_grow_their_buffer() {
         within(async {
             // The reader stays open (unread: the 65 KB fit in the sockets' buffers).
             let (_reader, mut writer) = pair().await;
-            for i in 0..WRITE_BOUNDARY.div_ceil(1000) {
+            writer.queue(&packet(0, 1000)[..]).unwrap();
+            let start = writer.buf.as_ptr();
+            for i in 1..WRITE_BOUNDARY.div_ceil(1000) {
                 writer.queue(&packet(i, 1000)[..]).unwrap();
             }
+            assert!(writer.is_full());
+            assert_eq!(writer.buf.capacity(), POOLED);
+            assert_eq!(writer.buf.as_ptr(), start, "the buffer was reallocated");
             SinkExt::<&[u8]>::flush(&mut writer).await.unwrap();
-            let kept = writer.buf.as_ptr();
-            assert!(writer.buf.capacity() >= WRITE_BOUNDARY);
+            assert_eq!(writer.buf.capacity(), 0, "the write-out gives it back");
             writer.queue(&packet(0, 1000)[..]).unwrap();
             assert_eq!(
                 writer.buf.as_ptr(),
-                kept,
+                start,
                 "the next batch starts in the same buffer"
             );
-            SinkExt::<&[u8]>::flush(&mut writer).await.unwrap();
-            assert_eq!(writer.buf.capacity(), 0, "a small write-out gives it back");
         })
         .await;
     }
@@ -506,25 +495,30 @@ mod tests {
         .await;
     }
 
-    /// The pool hands out the buffer it got last, from its start.
+    /// The pool hands out the buffer it got last, from its start and whole.
     #[test]
     fn the_pool_hands_out_the_buffer_given_back_last() {
-        let mut buf = pool::take(MIN_READ);
+        let mut buf = pool::take();
         let start = buf.as_ptr();
         buf.extend_from_slice(&[1; 100]);
         buf.advance(100);
         pool::give(buf);
-        let again = pool::take(MIN_READ);
+        let again = pool::take();
         assert_eq!(again.as_ptr(), start);
         assert!(again.is_empty());
-        // Too large or too small to keep, or not empty: not pooled.
+        assert_eq!(again.capacity(), POOLED);
+        // Grown, still shared with a frame split off it, or not empty: not pooled.
         let pooled = pool::len();
-        pool::give(BytesMut::with_capacity(MAX_POOLED + 1));
-        pool::give(BytesMut::with_capacity(64));
-        let mut full = BytesMut::with_capacity(64);
+        pool::give(BytesMut::with_capacity(POOLED + 1));
+        let mut shared = pool::take();
+        shared.extend_from_slice(&[2; 100]);
+        let frame = shared.split_to(100).freeze();
+        pool::give(shared);
+        let mut full = BytesMut::with_capacity(POOLED);
         full.extend_from_slice(b"left");
         pool::give(full);
         assert_eq!(pool::len(), pooled);
+        drop(frame);
     }
 
     /// `queue` takes frames without waiting and says when the boundary is reached; a flush
