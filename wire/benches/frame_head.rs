@@ -2,7 +2,11 @@
 //!
 //! - `decode`: `FrameCodec::decode` of a 10 KB terrain-like packet compressed at the default
 //!   level (dynamic Huffman blocks, ~5 KB on the wire): frame length, the packet's head (64
-//!   bytes) through the table-free decoder, and the copy out of the read buffer.
+//!   bytes) through the table-free decoder, and the copy out of the read buffer. Its bytes take
+//!   only a few values, so the block's literal code is small.
+//! - `decode_packed`: the same for bit-packed palette indices, as `meridian-bench`'s source
+//!   sends and as real chunk data looks: nearly every byte value occurs, and the literal code
+//!   the header lists is as large as it gets.
 //! - `zlib_head`: zlib inflating the same 64 bytes, the way the codec used to.
 
 use std::hint::black_box;
@@ -26,14 +30,38 @@ fn terrain(seed: u64, len: usize) -> Vec<u8> {
         .collect()
 }
 
-fn frames() -> Vec<BytesMut> {
+/// Bit-packed palette indices, as `meridian-bench`'s source sends: two 4-bit indices per byte
+/// over a skewed palette, so that most of the 256 byte values occur (a literal code of nearly
+/// every symbol, the costliest header to read).
+fn packed(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    let nibble = |v: u64| -> u8 {
+        match v & 0x1f {
+            0..=17 => 0,
+            18..=23 => 1,
+            24..=27 => 2,
+            28..=29 => 3,
+            _ => (v >> 5) as u8 & 0x0f,
+        }
+    };
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (nibble(x) << 4) | nibble(x >> 12)
+        })
+        .collect()
+}
+
+fn frames(body: fn(u64, usize) -> Vec<u8>) -> Vec<BytesMut> {
     let mut codec = FrameCodec::new();
     codec.set_compression(Some(256));
     (0..16u64)
         .map(|i| {
             // `level_chunk_with_light`'s id, then chunk x and z, then the sections.
             let mut packet = vec![0x2d, 0, 0, 0, i as u8, 0, 0, 0, 1];
-            packet.extend_from_slice(&terrain(i + 1, 10_240));
+            packet.extend_from_slice(&body(i + 1, 10_240));
             let mut wire = BytesMut::new();
             Encoder::<&[u8]>::encode(&mut codec, &packet[..], &mut wire).expect("encode");
             wire
@@ -49,10 +77,21 @@ fn zlib_at(frame: &[u8]) -> usize {
 }
 
 fn head(c: &mut Criterion) {
-    let frames = frames();
+    let frames = frames(terrain);
     let mut codec = FrameCodec::new();
     codec.set_compression(Some(256));
     let mut next = 0;
+    let packed_frames = self::frames(packed);
+    c.bench_function("decode_packed", |b| {
+        b.iter_batched(
+            || {
+                next = (next + 1) % packed_frames.len();
+                packed_frames[next].clone()
+            },
+            |mut wire| black_box(codec.decode(&mut wire).expect("decodes")),
+            BatchSize::SmallInput,
+        )
+    });
     c.bench_function("decode", |b| {
         b.iter_batched(
             || {

@@ -215,8 +215,11 @@ mod head {
     //! one-level table of its short codes, and reads longer codes against the counts: far less to
     //! build, for the few dozen symbols a head takes. Building is kept to what the header says:
     //! a dynamic header's runs of unused symbols cost nothing, the tables are built by doubling
-    //! (no clearing, no strided fills), the fixed codes are built once, and the bits are read
-    //! from a 64-bit buffer refilled eight bytes at a time.
+    //! (no clearing, no strided fills) in place, in storage the thread keeps from frame to
+    //! frame, the fixed codes are built once, and the bits are read from a 64-bit buffer
+    //! refilled eight bytes at a time. For a chunk frame (a header listing nearly every
+    //! literal), reading the header and building the codes is still most of the work:
+    //! `meridian-wire`'s `frame_head` bench measures it.
     //!
     //! It stops as soon as the head is full and is strict about everything before: what it does
     //! not read as plainly valid (a preset dictionary, an over-subscribed or incomplete code, a
@@ -224,6 +227,8 @@ mod head {
     //! zlib, whose verdict stands. So the head it returns is the head zlib returns. Like zlib,
     //! which also stops reading somewhere past the head, it does not look at the rest of the
     //! stream: corruption there is found when the packet is inflated, if ever.
+
+    use std::cell::RefCell;
 
     /// Literal/length symbols 257..=285: base lengths and extra bits.
     const LEN_BASE: [u16; 29] = [
@@ -248,9 +253,36 @@ mod head {
     ];
     const MAX_BITS: usize = 15;
 
+    /// Each byte with its bits in reverse order.
+    const REVERSED: [u8; 256] = {
+        let mut table = [0; 256];
+        let mut i = 0;
+        while i < 256 {
+            table[i] = (i as u8).reverse_bits();
+            i += 1;
+        }
+        table
+    };
+
+    /// `code` with its 16 bits in reverse order: by table, a byte at a time, where
+    /// `u16::reverse_bits` takes a dozen shifts and masks on x86.
+    #[inline]
+    fn reverse(code: u16) -> u16 {
+        u16::from(REVERSED[usize::from(code & 0xff)]) << 8
+            | u16::from(REVERSED[usize::from(code >> 8)])
+    }
+
     /// Fills `out` with the first `out.len()` bytes the zlib stream `zlib` inflates to; `None`
     /// when it leaves the stream to zlib (see the module documentation).
     pub(super) fn inflate_prefix(zlib: &[u8], out: &mut [u8]) -> Option<()> {
+        // Taken for the call: nothing in it calls back here.
+        TABLES
+            .try_with(|tables| inflate_with(zlib, out, &mut *tables.try_borrow_mut().ok()?))
+            .ok()
+            .flatten()
+    }
+
+    fn inflate_with(zlib: &[u8], out: &mut [u8], tables: &mut Tables) -> Option<()> {
         let (&cmf, &flg) = (zlib.first()?, zlib.get(1)?);
         // Deflate, a window of at most 32 KiB, a valid header check, no preset dictionary.
         let valid = cmf & 0x0f == 8
@@ -266,8 +298,6 @@ mod head {
             buf: 0,
             count: 0,
         };
-        // Built in place, block by block: they are too large to move about cheaply.
-        let mut tables = None;
         let mut done = 0;
         while done < out.len() {
             let last = bits.take(1)? == 1;
@@ -278,9 +308,8 @@ mod head {
                     codes(&mut bits, out, &mut done, lit, dist)?;
                 }
                 2 => {
-                    let (lit, dist) = tables.get_or_insert((LitCode::EMPTY, DistCode::EMPTY));
-                    dynamic(&mut bits, lit, dist)?;
-                    codes(&mut bits, out, &mut done, lit, dist)?;
+                    dynamic(&mut bits, tables)?;
+                    codes(&mut bits, out, &mut done, &tables.lit, &tables.dist)?;
                 }
                 _ => return None,
             }
@@ -427,10 +456,11 @@ mod head {
         fast: [u16; T],
     }
 
-    /// The literal/length code: codes up to 8 bits by lookup.
-    type LitCode = Huffman<288, 256>;
+    /// The literal/length code: codes up to 9 bits by lookup. Chunk data uses nearly every
+    /// byte value, and with 8 bits a good part of a head's literals took the slower way.
+    type LitCode = Huffman<288, 512>;
     /// The fixed literal/length code, built once: all of it by lookup.
-    type FixedLitCode = Huffman<288, 512>;
+    type FixedLitCode = LitCode;
     /// The distance code: a few symbols a head, codes up to 5 bits by lookup.
     type DistCode = Huffman<32, 32>;
 
@@ -447,14 +477,16 @@ mod head {
             fast: [0; T],
         };
 
-        /// The code with `count[len]` codes of each length, for `entries`, `symbol << 4 |
-        /// length` of each symbol with a code, in symbol order. An incomplete code is refused
-        /// except, where `sparse`, one code of one bit (an encoder's way of writing a block that
-        /// uses a single distance), as zlib allows; its missing half is then an invalid code.
+        /// The code with `count[len]` codes of each length, for `entries`, `(base + symbol) <<
+        /// 4 | length` of each symbol with a code, in symbol order. An incomplete code is
+        /// refused except, where `sparse`, one code of one bit (an encoder's way of writing a
+        /// block that uses a single distance), as zlib allows; its missing half is then an
+        /// invalid code.
         fn build(
             &mut self,
             count: [u16; MAX_BITS + 1],
             entries: &[u16],
+            base: u16,
             sparse: bool,
         ) -> Option<()> {
             let max = (1..=MAX_BITS).rev().find(|&l| count[l] > 0)?;
@@ -474,12 +506,12 @@ mod head {
                 first[len + 1] = (first[len] + count[len]) << 1;
                 offset[len + 1] = offset[len] + count[len];
             }
+            // Symbols in code order: by length, then by symbol.
             let mut next_index = offset;
             let symbol = &mut self.symbol;
             for &e in entries {
-                let len = usize::from(e & 15);
-                let at = next_index.get_mut(len)?;
-                *symbol.get_mut(usize::from(*at))? = e >> 4;
+                let at = &mut next_index[usize::from(e) & MAX_BITS];
+                *symbol.get_mut(usize::from(*at))? = (e >> 4).wrapping_sub(base);
                 *at += 1;
             }
             // The table for codes up to 1 bit, then 2, ...: each step repeats the table so far
@@ -489,16 +521,14 @@ mod head {
             fast[0] = 0;
             let mut size = 1;
             for len in 1..=Self::FAST_BITS {
-                for i in 0..size {
-                    fast[(size + i) & (T - 1)] = fast[i & (T - 1)];
-                }
+                fast.copy_within(..size, size);
                 size <<= 1;
                 let start = usize::from(offset[len]);
                 let n = usize::from(count[len]);
                 for (k, &s) in symbol.get(start..start + n)?.iter().enumerate() {
                     let code = first[len] + k as u16;
                     // Codes go first bit first; the table is indexed first bit lowest.
-                    let at = usize::from(code.reverse_bits() >> (16 - len));
+                    let at = usize::from(reverse(code) >> (16 - len));
                     fast[at & (T - 1)] = s << 4 | len as u16;
                 }
             }
@@ -526,7 +556,7 @@ mod head {
         }
 
         fn decode_long(&self, bits: &mut Bits<'_>) -> Option<u16> {
-            let ahead = u32::from((bits.buf as u16).reverse_bits());
+            let ahead = u32::from(reverse(bits.buf as u16));
             for len in self.min.max(Self::FAST_BITS + 1)..=self.max {
                 let code = (ahead >> (16 - len)) as u16;
                 // Canonical codes of one length are consecutive, and above the shorter ones.
@@ -575,32 +605,50 @@ mod head {
 
     /// Builds the fixed codes of block type 1.
     fn fixed(lit: &mut FixedLitCode, dist: &mut DistCode) -> Option<()> {
-        let mut entries = [0u16; 288];
-        for (s, e) in entries.iter_mut().enumerate() {
+        let entries: [u16; 288] = std::array::from_fn(|s| {
             let len = match s {
                 0..=143 => 8,
                 144..=255 => 9,
                 256..=279 => 7,
                 _ => 8,
             };
-            *e = (s as u16) << 4 | len;
-        }
+            (s as u16) << 4 | len
+        });
         let mut count = [0u16; MAX_BITS + 1];
         count[7] = 24;
         count[8] = 152;
         count[9] = 112;
-        lit.build(count, &entries, false)?;
-        let mut dist_entries = [0u16; 32];
-        for (s, e) in dist_entries.iter_mut().enumerate() {
-            *e = (s as u16) << 4 | 5;
-        }
+        lit.build(count, &entries, 0, false)?;
+        let entries: [u16; 32] = std::array::from_fn(|s| (s as u16) << 4 | 5);
         let mut count = [0u16; MAX_BITS + 1];
         count[5] = 32;
-        dist.build(count, &dist_entries, false)
+        dist.build(count, &entries, 0, false)
+    }
+
+    thread_local! {
+        /// The thread's tables for dynamic blocks: one set serves every connection in turn,
+        /// and stays in the cache (a set per connection would be cold at every chunk frame;
+        /// a fresh one on the stack would have to be cleared first).
+        static TABLES: RefCell<Tables> = const {
+            RefCell::new(Tables {
+                lit: LitCode::EMPTY,
+                dist: DistCode::EMPTY,
+                entries: [0; 286 + 30],
+            })
+        };
+    }
+
+    /// The codes of a dynamic block, built in place from frame to frame.
+    struct Tables {
+        lit: LitCode,
+        dist: DistCode,
+        /// The codes the header lists (literal/length, then distance), as `index << 4 |
+        /// length` where `index` counts both alphabets.
+        entries: [u16; 286 + 30],
     }
 
     /// The codes of a dynamic block (type 2), from its header.
-    fn dynamic(bits: &mut Bits<'_>, lit: &mut LitCode, dist: &mut DistCode) -> Option<()> {
+    fn dynamic(bits: &mut Bits<'_>, tables: &mut Tables) -> Option<()> {
         let nlen = bits.take(5)? as usize + 257;
         let ndist = bits.take(5)? as usize + 1;
         let ncode = bits.take(4)? as usize + 4;
@@ -612,23 +660,34 @@ mod head {
             cl[i] = bits.take(3)? as u8;
         }
         let cl = LengthCode::new(&cl)?;
-        // Only the symbols with a code are kept, as `symbol << 4 | length`, with the counts per
-        // length: the runs of zeros that are most of a literal/length code cost nothing.
-        let (mut lit_entries, mut lit_count, mut nlit) = ([0u16; 286], [0u16; MAX_BITS + 1], 0);
-        let (mut dist_entries, mut dist_count, mut ndists) = ([0u16; 30], [0u16; MAX_BITS + 1], 0);
+        // The literal/length then the distance code lengths, as one sequence (a run may cross
+        // from one to the other). Only the symbols with a code are kept, with the counts per
+        // length of both alphabets: the runs of zeros that are most of a sparse code cost
+        // nothing.
         let total = nlen + ndist;
+        let entries = &mut tables.entries;
+        let mut count = [0u16; MAX_BITS + 1];
+        let mut kept = 0;
         let mut prev = None;
-        let mut ends = false;
         let mut i = 0;
         while i < total {
+            // A code-length symbol and its extra bits take at most 14 bits.
             if bits.count < 14 {
                 bits.refill();
             }
             let entry = cl.table[bits.buf as usize & 127];
             bits.consume(u32::from(entry & 7))?;
             let symbol = entry >> 3;
+            if symbol < 16 {
+                // Written whatever the length; kept (counted in) only if it is not 0.
+                *entries.get_mut(kept)? = (i as u16) << 4 | u16::from(symbol);
+                kept += usize::from(symbol != 0);
+                count[usize::from(symbol)] += 1;
+                prev = Some(symbol);
+                i += 1;
+                continue;
+            }
             let (value, repeat) = match symbol {
-                0..=15 => (symbol, 1),
                 16 => (prev?, 3 + bits.take(2)? as usize),
                 17 => (0, 3 + bits.take(3)? as usize),
                 _ => (0, 11 + bits.take(7)? as usize),
@@ -638,28 +697,31 @@ mod head {
             }
             if value != 0 {
                 for j in i..i + repeat {
-                    if j < nlen {
-                        ends |= j == 256;
-                        *lit_entries.get_mut(nlit)? = (j as u16) << 4 | u16::from(value);
-                        nlit += 1;
-                        lit_count[usize::from(value & 15)] += 1;
-                    } else {
-                        *dist_entries.get_mut(ndists)? =
-                            ((j - nlen) as u16) << 4 | u16::from(value);
-                        ndists += 1;
-                        dist_count[usize::from(value & 15)] += 1;
-                    }
+                    *entries.get_mut(kept)? = (j as u16) << 4 | u16::from(value);
+                    kept += 1;
                 }
+                count[usize::from(value)] += repeat as u16;
             }
             prev = Some(value);
             i += repeat;
         }
+        let kept = &entries[..kept];
+        let split = kept.partition_point(|&e| usize::from(e >> 4) < nlen);
+        let (lit, dist) = kept.split_at(split);
+        let mut dist_count = [0u16; MAX_BITS + 1];
+        for &e in dist {
+            dist_count[usize::from(e & 15)] += 1;
+        }
+        let mut lit_count = [0u16; MAX_BITS + 1];
+        for len in 1..=MAX_BITS {
+            lit_count[len] = count[len] - dist_count[len];
+        }
         // A block must be able to end.
-        if !ends {
+        if lit.binary_search_by_key(&256, |&e| e >> 4).is_err() {
             return None;
         }
-        lit.build(lit_count, &lit_entries[..nlit], false)?;
-        dist.build(dist_count, &dist_entries[..ndists], true)
+        tables.lit.build(lit_count, lit, 0, false)?;
+        tables.dist.build(dist_count, dist, nlen as u16, true)
     }
 
     /// A block's literals and back-references, until it ends or `out` is full.
@@ -1039,6 +1101,14 @@ mod tests {
                 .take(2000)
                 .collect(),
             (0..5000).map(|_| next() as u8).collect(),
+            // Bit-packed palette indices: skewed, but nearly every byte value occurs.
+            (0..8000)
+                .map(|_| {
+                    let r = next();
+                    let nibble = |v: u64| if v % 8 < 5 { 0 } else { (v >> 3) as u8 & 15 };
+                    nibble(r) << 4 | nibble(r >> 8)
+                })
+                .collect(),
             vec![0x27, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
             vec![0; 70],
         ];
@@ -1053,6 +1123,8 @@ mod tests {
     #[test]
     fn the_head_is_zlibs_for_every_kind_of_block() {
         let mut inflater = Decompress::new(true);
+        // The thread's tables serve every stream in turn: nothing of one stream's codes may
+        // show in the next one's head.
         for packet in sample_packets() {
             for stream in zlib_streams(&packet) {
                 for want in [1, 9, 33, HEAD_LEN].map(|w| w.min(packet.len())) {
@@ -1077,6 +1149,8 @@ mod tests {
     #[test]
     fn corrupt_streams_never_get_a_head_zlib_would_not_give() {
         let mut inflater = Decompress::new(true);
+        // The thread's tables serve every stream in turn: nothing of one stream's codes may
+        // show in the next one's head.
         let streams: Vec<Vec<u8>> = sample_packets()
             .iter()
             .flat_map(|p| zlib_streams(p))
