@@ -81,27 +81,21 @@ fn head(c: &mut Criterion) {
     let mut codec = FrameCodec::new();
     codec.set_compression(Some(256));
     let mut next = 0;
-    let packed_frames = self::frames(packed);
-    c.bench_function("decode_packed", |b| {
-        b.iter_batched(
-            || {
-                next = (next + 1) % packed_frames.len();
-                packed_frames[next].clone()
-            },
-            |mut wire| black_box(codec.decode(&mut wire).expect("decodes")),
-            BatchSize::SmallInput,
-        )
-    });
-    c.bench_function("decode", |b| {
-        b.iter_batched(
-            || {
-                next = (next + 1) % frames.len();
-                frames[next].clone()
-            },
-            |mut wire| black_box(codec.decode(&mut wire).expect("decodes")),
-            BatchSize::SmallInput,
-        )
-    });
+    for (name, cases) in [
+        ("decode_packed", &self::frames(packed)),
+        ("decode", &frames),
+    ] {
+        c.bench_function(name, |b| {
+            b.iter_batched(
+                || {
+                    next = (next + 1) % cases.len();
+                    cases[next].clone()
+                },
+                |mut wire| black_box(codec.decode(&mut wire).expect("decodes")),
+                BatchSize::SmallInput,
+            )
+        });
+    }
     let mut inflater = Decompress::new(true);
     c.bench_function("zlib_head", |b| {
         b.iter(|| {

@@ -178,8 +178,8 @@ fn inflate(inflater: &mut Decompress, deflated: &[u8], len: usize) -> Result<Byt
     Ok(out)
 }
 
-/// Inflates at most [`HEAD_LEN`] bytes of the packet: by [`head::inflate_prefix`], which
-/// builds no tables, and by zlib (made on first use) for what that leaves to it.
+/// Inflates at most [`HEAD_LEN`] bytes of the packet: by [`head::inflate_prefix`], without
+/// zlib's tables, and by zlib (made on first use) for what that leaves to it.
 fn inflate_head(
     inflater: &mut Option<Box<Decompress>>,
     deflated: &[u8],

@@ -3,12 +3,12 @@
 //!
 //! A proxy's cost is mostly system calls: forwarding chunk data in 8 KiB reads and writes (what
 //! a plain relay does) costs about as much again as the copies themselves. Knowing where frames
-//! end, the proxy can move bulk traffic in larger pieces: [`FrameReader`] doubles its read size
-//! while reads fill the buffer (up to [`MAX_READ`]) and halves it again when they come back
-//! small, and [`FrameWriter`] queues up to [`WRITE_BOUNDARY`] bytes before it must write. Game
-//! traffic between bursts is small, and a player idles most of the time, so neither half keeps a
-//! buffer between uses at all: an empty buffer goes back to a small pool of the thread's (see
-//! `pool` below), and the next reader or writer to need one takes the one used last.
+//! end, the proxy can move bulk traffic in larger pieces: [`FrameReader`] reads into a 128 KiB
+//! buffer, asking for all the room it has, and [`FrameWriter`] queues up to [`WRITE_BOUNDARY`]
+//! bytes before it must write. Game traffic between bursts is small, and a player idles most of
+//! the time, so neither half keeps a buffer between uses at all: an empty buffer goes back to a
+//! small pool of the thread's (see `pool` below), and the next reader or writer to need one
+//! takes the one used last.
 
 use std::{
     io,
@@ -26,9 +26,11 @@ use tokio_util::codec::{Decoder, Encoder};
 
 use crate::frame::{FrameCodec, FrameError, RawFrame};
 
-/// The smallest read, and what an idle connection's buffer is held to.
+/// The least room a reader makes before it reads, when a frame's start is left at the end of
+/// its buffer.
 pub const MIN_READ: usize = 8 * 1024;
-/// The largest read, reached after a few reads that filled the buffer.
+/// The most room a reader makes that way, reached after reads that filled all the room there
+/// was (a frame larger than the buffer, a flood).
 pub const MAX_READ: usize = 64 * 1024;
 /// How much a writer queues before a new frame must wait for a write.
 pub const WRITE_BOUNDARY: usize = 64 * 1024;
@@ -114,7 +116,9 @@ pub struct FrameReader {
     io: OwnedReadHalf,
     codec: FrameCodec,
     buf: BytesMut,
-    /// What the next read asks for, between [`MIN_READ`] and [`MAX_READ`].
+    /// How much room to make before a read when the buffer's room runs short (a frame's start
+    /// left at its end), between [`MIN_READ`] and [`MAX_READ`]; a read asks for all the room
+    /// there is.
     read_size: usize,
     /// The peer closed its side; what is buffered is decoded with `decode_eof`.
     eof: bool,
@@ -188,7 +192,7 @@ impl FrameReader {
         }
     }
 
-    /// Adapts the read size to how much the last read found.
+    /// Adapts the room to make to how much the last read found.
     fn after_read(&mut self, asked: usize, got: usize) {
         self.heard = true;
         if got == asked {
