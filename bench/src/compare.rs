@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use crate::{
     client::Fleet,
+    relay::Framing,
     scenario::{self, BackendRef, Env, Kind, Options, THRESHOLD},
     source::{Mode, Source},
     stats::median,
@@ -27,29 +28,50 @@ struct Path {
     fleet: Fleet,
 }
 
-/// Measures the relay and every binary in `builds` (each named as given; the first is the one
+/// Which paths a comparison measures, and how.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Paths {
+    /// The builds in the same windows, side by side on the proxy's CPU, each with `players`
+    /// of its own. Whatever else disturbs the machine then disturbs all of them at once, so
+    /// their ratios are far steadier than those of windows taken in turn; they compete for the
+    /// CPU, so the figures are not the ones a lone proxy shows. No relay unless `relays`.
+    pub together: bool,
+    /// The framing relays too ([`Framing::Frames`], [`Framing::Scan`]); with `together`, the
+    /// plain relay and both join the builds' windows.
+    pub relays: bool,
+}
+
+impl Paths {
+    /// The relays measured, plain first.
+    fn relays(self) -> Vec<Framing> {
+        match (self.together, self.relays) {
+            (_, true) => vec![Framing::None, Framing::Frames, Framing::Scan],
+            (false, false) => vec![Framing::None],
+            (true, false) => Vec::new(),
+        }
+    }
+}
+
+/// Measures the relays and every binary in `builds` (each named as given; the first is the one
 /// the others' `cpu_vs_first_build` ratios are taken against) at `players` players for
 /// `rounds` rounds; returns the JSON report.
-///
-/// `together`: no relay, and the builds are measured in the same windows, side by side on the
-/// proxy's CPU, each with `players` of its own. Whatever else disturbs the machine then
-/// disturbs all of them at once, so their ratios are far steadier than those of windows
-/// taken in turn; they compete for the CPU, so the figures are not the ones a lone proxy
-/// shows.
 pub async fn compare(
     opts: &Options,
     builds: &[(String, PathBuf)],
     players: usize,
     rounds: usize,
-    together: bool,
+    which: Paths,
 ) -> Result<Value, String> {
     let env = Env::start().await?;
     let mut paths = Vec::new();
-    let relay = [("relay".to_owned(), None)]
+    let together = which.together;
+    let relays = which.relays();
+    let relay_paths = relays.len();
+    let relays = relays
         .into_iter()
-        .filter(|_| !together);
-    let meridians = builds.iter().map(|(name, bin)| (name.clone(), Some(bin)));
-    for (name, binary) in relay.into_iter().chain(meridians) {
+        .map(|framing| (framing.path_name().to_owned(), Err(framing)));
+    let meridians = builds.iter().map(|(name, bin)| (name.clone(), Ok(bin)));
+    for (name, binary) in relays.chain(meridians) {
         let source = Source::start(
             env.secret.as_bytes(),
             Some(THRESHOLD),
@@ -64,8 +86,14 @@ pub async fn compare(
             addr: source.addr,
         }];
         let (kind, opts) = match binary {
-            None => (Kind::Relay, opts.clone()),
-            Some(bin) => (
+            Err(relay_framing) => (
+                Kind::Relay,
+                Options {
+                    relay_framing,
+                    ..opts.clone()
+                },
+            ),
+            Ok(bin) => (
                 Kind::Meridian,
                 Options {
                     meridian: bin.clone(),
@@ -143,8 +171,9 @@ pub async fn compare(
         eprintln!("{line}");
     }
 
-    // Per round, path `k`'s figure over path `base`'s; the relay is path 0 unless `together`.
-    let first_build = usize::from(!together);
+    // Per round, path `k`'s figure over path `base`'s; the plain relay, when measured, is
+    // path 0, and the builds follow the relays.
+    let first_build = relay_paths;
     let ratios = |k: usize, base: usize| -> Vec<Option<f64>> {
         cpu[k]
             .iter()
@@ -159,7 +188,7 @@ pub async fn compare(
             "cpu_s_per_mpkt_median": median(cpu[k].iter().copied()),
             "other_cpu_util": noise[k],
         });
-        if k > 0 && !together {
+        if k > 0 && relay_paths > 0 {
             let r = ratios(k, 0);
             entry["cpu_vs_relay_median"] = json!(median(r.iter().copied()));
             entry["cpu_vs_relay"] = json!(r);
@@ -181,6 +210,7 @@ pub async fn compare(
         "rounds": rounds,
         "measure_s": opts.measure.as_secs_f64(),
         "together": together,
+        "relays": which.relays,
         "paths": report,
     }))
 }

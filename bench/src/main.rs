@@ -9,6 +9,7 @@ use meridian_bench::{
     compare,
     pin::{self, Pinning},
     proc_stats::Machine,
+    relay::Framing,
     scenario::Options,
 };
 
@@ -68,10 +69,15 @@ enum Command {
         measure_secs: Option<Duration>,
         #[arg(long, default_value_t = 4.0, value_parser = rate)]
         chunks_per_sec: f64,
-        /// Measure the builds side by side in the same windows (no relay): steadier ratios
-        /// between builds, at `--players` each.
+        /// Measure the builds side by side in the same windows (no relay unless `--relays`):
+        /// steadier ratios between builds, at `--players` each.
         #[arg(long)]
         together: bool,
+        /// Also measure the framing relays (`relay --framing frames|scan`) beside the plain
+        /// one, splitting the proxy's cost over the relay's into framing and the rest; with
+        /// `--together`, the three relays join the builds' windows.
+        #[arg(long)]
+        relays: bool,
     },
     /// A plain TCP relay (tokio `copy_bidirectional`).
     Relay {
@@ -82,6 +88,10 @@ enum Command {
         /// Stops by itself after this long.
         #[arg(long, default_value_t = 3600)]
         max_seconds: u64,
+        /// How the relay treats what it forwards: as bytes (the floor), or as frames it reads
+        /// packet ids from (what framing alone costs).
+        #[arg(long, value_enum, default_value_t = Framing::None)]
+        framing: Framing,
     },
 }
 
@@ -92,6 +102,7 @@ fn main() -> ExitCode {
             listen,
             to,
             max_seconds,
+            framing,
         } => {
             // The same runtime as `meridian run`: multi-threaded, one worker per allowed CPU.
             let runtime = match tokio::runtime::Runtime::new() {
@@ -105,6 +116,7 @@ fn main() -> ExitCode {
                 listen,
                 to,
                 Duration::from_secs(max_seconds),
+                framing,
             )) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -173,6 +185,7 @@ fn main() -> ExitCode {
             measure_secs,
             chunks_per_sec,
             together,
+            relays,
         } => {
             let setup = match Setup::new(meridian) {
                 Ok(setup) => setup,
@@ -193,7 +206,7 @@ fn main() -> ExitCode {
                 &setup.builds,
                 players,
                 rounds as usize,
-                together,
+                compare::Paths { together, relays },
             ));
             match result {
                 Some(Ok(report)) => {
@@ -378,6 +391,7 @@ impl Setup {
             taskset: self.taskset.clone(),
             pinning: self.pinning.clone(),
             work_dir: self.work_dir.clone(),
+            relay_framing: Framing::None,
         }
     }
 }

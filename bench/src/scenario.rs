@@ -39,6 +39,7 @@ use crate::{
     client::{self, Fleet},
     pin::{self, Pinning},
     proc_stats::{self, ProcSample},
+    relay::Framing,
     source::{Mode, Source},
     stats::{Metrics, max_stall_ns, percentile},
     swap::{self, Pair, SWAP_MARGIN, SwapRun},
@@ -124,6 +125,8 @@ pub struct Options {
     pub taskset: PathBuf,
     pub pinning: Pinning,
     pub work_dir: PathBuf,
+    /// How the relay of [`Kind::Relay`] treats what it forwards (`compare --relays`).
+    pub relay_framing: Framing,
 }
 
 impl Options {
@@ -488,6 +491,8 @@ pub(crate) async fn target(
                 direct.to_string(),
                 "--max-seconds".to_owned(),
                 opts.process_lifetime().as_secs().to_string(),
+                "--framing".to_owned(),
+                opts.relay_framing.arg().to_owned(),
             ];
             (opts.bench_exe.clone(), args, addr)
         }

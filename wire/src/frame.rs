@@ -830,6 +830,29 @@ impl FrameCodec {
         self.threshold
     }
 
+    /// The packet id of one frame, given its bytes after the length prefix, without taking the
+    /// frame apart: what a forwarder that writes frames out as it read them needs to route
+    /// them. A compressed packet's head is inflated as [`Decoder::decode`] does.
+    pub fn packet_id(&mut self, frame: &[u8]) -> Result<i32, FrameError> {
+        let Some(threshold) = self.threshold else {
+            return read_varint(frame)
+                .map(|(id, _)| id)
+                .map_err(FrameError::BadPacketId);
+        };
+        let (data_len, header) = read_varint(frame).map_err(FrameError::BadDataLength)?;
+        let packet = &frame[header..];
+        if data_len == 0 {
+            return read_varint(packet)
+                .map(|(id, _)| id)
+                .map_err(FrameError::BadPacketId);
+        }
+        let claimed = claimed_len(data_len, threshold)?;
+        let (head, head_len) = inflate_head(&mut self.inflater, packet, claimed)?;
+        read_varint(&head[..head_len])
+            .map(|(id, _)| id)
+            .map_err(FrameError::BadPacketId)
+    }
+
     fn encode_packet(&mut self, packet: &[u8], dst: &mut BytesMut) -> Result<(), FrameError> {
         if packet.is_empty() {
             return Err(FrameError::Empty);
@@ -890,6 +913,22 @@ impl FrameCodec {
             self.scratch.reserve(self.scratch.capacity().max(1024));
         }
     }
+}
+
+/// A compressed packet's claimed length, if within limits: at least the threshold (smaller
+/// packets are sent uncompressed) and at most vanilla's limit.
+fn claimed_len(data_len: i32, threshold: u32) -> Result<usize, FrameError> {
+    let claimed = data_len as u32 as usize;
+    if data_len < 0 || claimed > MAX_UNCOMPRESSED_LEN {
+        return Err(FrameError::InflatedTooLarge {
+            claimed,
+            max: MAX_UNCOMPRESSED_LEN,
+        });
+    }
+    if claimed < threshold as usize {
+        return Err(FrameError::BelowThreshold { claimed, threshold });
+    }
+    Ok(claimed)
 }
 
 fn check_len(len: usize) -> Result<(), FrameError> {
@@ -953,16 +992,7 @@ impl Decoder for FrameCodec {
         }
         src.advance(start);
         let frame = src.split_to(end - start);
-        let claimed = data_len as u32 as usize;
-        if data_len < 0 || claimed > MAX_UNCOMPRESSED_LEN {
-            return Err(FrameError::InflatedTooLarge {
-                claimed,
-                max: MAX_UNCOMPRESSED_LEN,
-            });
-        }
-        if claimed < threshold as usize {
-            return Err(FrameError::BelowThreshold { claimed, threshold });
-        }
+        let claimed = claimed_len(data_len, threshold)?;
         let (head, head_len) = inflate_head(&mut self.inflater, &frame, claimed)?;
         let (id, _) = read_varint(&head[..head_len]).map_err(FrameError::BadPacketId)?;
         Ok(Some(RawFrame {
@@ -1032,6 +1062,38 @@ mod tests {
         let mut out = BytesMut::new();
         codec.encode(packet, &mut out).unwrap();
         out
+    }
+
+    /// `packet_id` reads every kind of frame as `decode` does, and refuses what it refuses.
+    #[test]
+    fn packet_id_agrees_with_decode() {
+        let packets: [&[u8]; 3] = [&[0x01, 2, 3], &[0x27; 300], &[0x8a, 0x01, 9, 9]];
+        for threshold in [None, Some(256)] {
+            let mut codec = FrameCodec::new();
+            codec.set_compression(threshold);
+            for packet in packets {
+                let wire = encode(&mut codec, packet);
+                let (_, prefix) = read_varint(&wire).unwrap();
+                let id = codec.packet_id(&wire[prefix..]).unwrap();
+                let frame = codec.decode(&mut wire.clone()).unwrap().unwrap();
+                assert_eq!(id, frame.id(), "threshold {threshold:?}, packet {packet:?}");
+            }
+        }
+        let mut codec = FrameCodec::new();
+        codec.set_compression(Some(256));
+        // Claims 10 bytes compressed: below the threshold.
+        assert!(matches!(
+            codec.packet_id(&[10, 0x78, 0x9c]),
+            Err(FrameError::BelowThreshold { .. })
+        ));
+        assert!(matches!(
+            codec.packet_id(&[0x80]),
+            Err(FrameError::BadDataLength(_))
+        ));
+        assert!(
+            codec.packet_id(&[0]).is_err(),
+            "no packet after the data length"
+        );
     }
 
     #[test]
