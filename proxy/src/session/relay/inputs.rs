@@ -28,9 +28,6 @@ pub(super) enum Input {
     Link(LinkId, Result<RawFrame, FrameError>),
 }
 
-// `id` first (`repr(C)`): finding a link's slot reads the ids, and at the end (where the
-// compiler put it) it was a cache line of its own.
-#[repr(C)]
 struct LinkReader {
     id: LinkId,
     reader: FrameReader,

@@ -277,69 +277,57 @@ impl Drop for OnServer {
     }
 }
 
-// Fields in the order given (`repr(C)`), those every packet touches first: a thousand sessions
-// run between two wake-ups of one, so each cache line of its state a packet touches is a miss,
-// and the compiler's order (by size) spread them over a dozen lines of its 2 KiB. Measured:
-// −1.8 % CPU per packet (docs/performance.md, item 7).
-#[repr(C)]
 struct Session {
-    // ----- read on every wake-up: one line, two at most ------------------------------------
     state: Arc<ProxyState>,
-    /// The zones as this session routes by them (the newest view it has taken).
-    zones: Arc<ZoneView>,
-    /// Dummy logins under way, by server id.
-    joining: JoinSet<(Arc<Server>, Result<Joined, BackendError>)>,
-    /// Boxed: only its presence is read per packet.
-    handoff: Option<Box<Handoff>>,
-    /// Fires at the handoff's deadline; built only while a handoff is under way.
-    handoff_timer: Option<Pin<Box<Sleep>>>,
-    primary: LinkId,
+    player: Arc<Player>,
+    identity: Identity,
+    /// The client's frames, every link's frames and the controls.
+    inputs: Inputs,
+    client_tx: FrameWriter,
     /// What the client sends (its phase) and what it is sent.
     up_phase: Phase,
     down_phase: Phase,
+    links: HashMap<LinkId, Link, IdHash>,
+    primary: LinkId,
+    next_link: u16,
+    /// Dummy logins under way, by server id.
+    joining: JoinSet<(Arc<Server>, Result<Joined, BackendError>)>,
+    /// The login task of each, so a task that panicked frees its server for another try.
+    joining_servers: HashMap<String, tokio::task::Id>,
+    chunks: ChunkView,
+    entities: EntityMap,
+    /// Entities a link added that the client is not shown (another backend owns their place).
+    hidden: HashSet<(LinkId, i32), IdHash>,
+    /// Which link asked each keep-alive the client will answer.
+    keep_alives: HashMap<u64, LinkId, IdHash>,
+    /// The client's own `client_information` (configuration state), replayed to dummies.
+    client_information: Option<Vec<u8>>,
+    position: Option<[f64; 3]>,
+    chunk: Option<ChunkPos>,
+    view_distance: u32,
+    on_primary_server: OnServer,
+    /// Grows with every swap; fences `SetRole` and `ApplyState` on the backends.
+    role_epoch: i64,
+    handoff: Option<Handoff>,
+    /// Fires at the handoff's deadline; built only while a handoff is under way.
+    handoff_timer: Option<Pin<Box<Sleep>>>,
+    /// The primary's visible state, mirrored onto every dummy.
+    mirror: MirrorTracker,
+    /// Packets for the client decided where no `.await` is possible (closing a link); sent
+    /// before anything else at the next flush.
+    client_backlog: Vec<Vec<u8>>,
+    /// Where a packet is read or rewritten (see `packet_of`).
+    packet_buffer: BytesMut,
     /// A writer's queue reached its boundary: write out before queuing more (see `relieve`).
     writers_full: bool,
     /// Some link has frames queued (its `dirty`).
     links_dirty: bool,
     /// A batch is routed and its write-out under way (see `poll_step`).
     writing_out: bool,
-    /// The mirror was fed since the last look at its changes: the look (a cold line of the
-    /// tracker) is taken only then.
-    mirror_fed: bool,
-    // ----- read per packet -----------------------------------------------------------------
-    /// The client's frames, every link's frames and the controls.
-    inputs: Inputs,
-    client_tx: FrameWriter,
-    links: HashMap<LinkId, Link, IdHash>,
-    /// Entities a link added that the client is not shown (another backend owns their place).
-    hidden: HashSet<(LinkId, i32), IdHash>,
-    entities: EntityMap,
-    chunks: ChunkView,
-    /// Where a packet is read or rewritten (see `packet_of`).
-    packet_buffer: BytesMut,
-    position: Option<[f64; 3]>,
-    chunk: Option<ChunkPos>,
-    view_distance: u32,
-    // ----- rarely (the mirror last: 1 KiB, read only when fed) -----------------------------
-    next_link: u16,
-    player: Arc<Player>,
-    identity: Identity,
-    /// The login task of each, so a task that panicked frees its server for another try.
-    joining_servers: HashMap<String, tokio::task::Id>,
-    /// Which link asked each keep-alive the client will answer.
-    keep_alives: HashMap<u64, LinkId, IdHash>,
-    /// The client's own `client_information` (configuration state), replayed to dummies.
-    client_information: Option<Vec<u8>>,
-    on_primary_server: OnServer,
-    /// Grows with every swap; fences `SetRole` and `ApplyState` on the backends.
-    role_epoch: i64,
-    /// Packets for the client decided where no `.await` is possible (closing a link); sent
-    /// before anything else at the next flush.
-    client_backlog: Vec<Vec<u8>>,
     /// When a frame last arrived from the client.
     client_heard: LastHeard,
-    /// The primary's visible state, mirrored onto every dummy.
-    mirror: MirrorTracker,
+    /// The zones as this session routes by them (the newest view it has taken).
+    zones: Arc<ZoneView>,
 }
 
 /// A player the login admitted: who, as whom backends are to see them, and their command queue.
@@ -433,7 +421,6 @@ pub async fn run(
         writers_full: false,
         links_dirty: false,
         writing_out: false,
-        mirror_fed: false,
         client_heard: LastHeard::new(),
     };
     let end = session.run(read_timeout).await;
@@ -561,11 +548,8 @@ impl Session {
             };
             self.batch_forwarded(direction, &batch);
             // Checked here, not in `end_batch`'s callee: most batches change no mirrored state.
-            if self.mirror_fed {
-                if self.mirror.is_dirty() {
-                    return Poll::Ready(Ok(Step::Mirror));
-                }
-                self.mirror_fed = false;
+            if self.mirror.is_dirty() {
+                return Poll::Ready(Ok(Step::Mirror));
             }
             self.writing_out = true;
         }
@@ -693,16 +677,10 @@ impl Session {
     async fn end_batch(&mut self) -> Result<(), SessionError> {
         // Checked here, not in the callee: an async call costs its state even when it has
         // nothing to do, and most batches change no mirrored state.
-        if std::mem::take(&mut self.mirror_fed) && self.mirror.is_dirty() {
+        if self.mirror.is_dirty() {
             self.mirror_to_dummies().await?;
         }
         self.write_out().await
-    }
-
-    /// The mirror, to feed it: its changes are looked at after the batch.
-    fn mirror_mut(&mut self) -> &mut MirrorTracker {
-        self.mirror_fed = true;
-        &mut self.mirror
     }
 
     /// Routes and queues a client frame; what it still needs comes back (`Drained` when
@@ -711,7 +689,7 @@ impl Session {
         let id = frame.id();
         if self.up_phase == Phase::Play && MirrorTracker::reads_serverbound(id) {
             let packet = self.packet_of(&frame).map_err(ClientError::from)?;
-            self.mirror_mut().on_serverbound(id, &packet);
+            self.mirror.on_serverbound(id, &packet);
             self.keep_packet_buffer(packet);
         }
         if self.up_phase == Phase::Config {
@@ -1201,7 +1179,7 @@ impl Session {
                 let packet = self
                     .packet_of(&frame)
                     .map_err(|e| self.backend_error(link, e))?;
-                self.mirror_mut().on_clientbound(id, &packet);
+                self.mirror.on_clientbound(id, &packet);
                 self.keep_packet_buffer(packet);
             }
             self.queue_to_client(frame)?;
@@ -1226,7 +1204,7 @@ impl Session {
             .map_err(|e| SessionError::backend(&server, BackendError::Protocol(e.to_string())))?;
         self.view_distance = login.chunk_radius;
         if let Some(own) = self.entities.player() {
-            self.mirror_mut().set_own_entity_id(own);
+            self.mirror.set_own_entity_id(own);
         }
         Ok(())
     }
@@ -1336,7 +1314,7 @@ impl Session {
             Ok(rewritten) => {
                 // In client ids, as the tracker knows the player.
                 if role == Role::Primary && MirrorTracker::reads_clientbound(id) {
-                    self.mirror_mut().on_clientbound(id, packet);
+                    self.mirror.on_clientbound(id, packet);
                 }
                 match original {
                     Some(frame) if rewritten == Rewritten::Unchanged => self.queue_to_client(frame),
@@ -1412,7 +1390,7 @@ impl Session {
             player: self.player.uuid,
         });
         debug!(from = %primary_server, to = %target, transfer = %handoff.transfer_id, "handoff started");
-        self.handoff = Some(Box::new(handoff));
+        self.handoff = Some(handoff);
         self.send_sync(self.primary, &request).await
     }
 
@@ -1467,7 +1445,7 @@ impl Session {
         }
         self.primary = next;
         // The new primary shows the player's inventory and effects afresh; rebuild from those.
-        self.mirror_mut().reset();
+        self.mirror.reset();
         let new_server = self.links[&next].server.clone();
         new_server.players.fetch_add(1, Ordering::Relaxed);
         self.on_primary_server = OnServer(new_server.clone());
