@@ -52,6 +52,12 @@ impl Paths {
     }
 }
 
+/// What a path measures.
+enum Under<'a> {
+    Relay(Framing),
+    Build(&'a PathBuf),
+}
+
 /// Measures the relays and every binary in `builds` (each named as given; the first is the one
 /// the others' `cpu_vs_first_build` ratios are taken against) at `players` players for
 /// `rounds` rounds; returns the JSON report.
@@ -69,9 +75,11 @@ pub async fn compare(
     let relay_paths = relays.len();
     let relays = relays
         .into_iter()
-        .map(|framing| (framing.path_name().to_owned(), Err(framing)));
-    let meridians = builds.iter().map(|(name, bin)| (name.clone(), Ok(bin)));
-    for (name, binary) in relays.chain(meridians) {
+        .map(|framing| (framing.path_name().to_owned(), Under::Relay(framing)));
+    let meridians = builds
+        .iter()
+        .map(|(name, bin)| (name.clone(), Under::Build(bin)));
+    for (name, under) in relays.chain(meridians) {
         let source = Source::start(
             env.secret.as_bytes(),
             Some(THRESHOLD),
@@ -85,15 +93,15 @@ pub async fn compare(
             id: scenario::PRIMARY_ID,
             addr: source.addr,
         }];
-        let (kind, opts) = match binary {
-            Err(relay_framing) => (
+        let (kind, opts) = match under {
+            Under::Relay(relay_framing) => (
                 Kind::Relay,
                 Options {
                     relay_framing,
                     ..opts.clone()
                 },
             ),
-            Ok(bin) => (
+            Under::Build(bin) => (
                 Kind::Meridian,
                 Options {
                     meridian: bin.clone(),
@@ -217,3 +225,18 @@ pub async fn compare(
 
 /// How long one window is by default: short, so that the paths' windows are close in time.
 pub const DEFAULT_MEASURE: Duration = Duration::from_secs(3);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn which_relays_are_measured() {
+        let relays = |together, relays| Paths { together, relays }.relays();
+        assert_eq!(relays(false, false), [Framing::None]);
+        assert_eq!(relays(true, false), []);
+        let all = [Framing::None, Framing::Frames, Framing::Scan];
+        assert_eq!(relays(false, true), all);
+        assert_eq!(relays(true, true), all);
+    }
+}

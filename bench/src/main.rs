@@ -104,7 +104,8 @@ fn main() -> ExitCode {
             max_seconds,
             framing,
         } => {
-            // The same runtime as `meridian run`: multi-threaded, one worker per allowed CPU.
+            // tokio's default runtime (multi-threaded, one worker per allowed CPU), as the floor
+            // is defined; `meridian run` on one CPU uses a current-thread one (docs/performance.md).
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(r) => r,
                 Err(e) => {

@@ -21,7 +21,8 @@ use futures_util::{SinkExt, Stream};
 use meridian_wire::{
     FrameCodec,
     conn::{FrameReader, FrameWriter},
-    varint::read_varint,
+    frame::MAX_FRAME_LEN,
+    varint::{VarIntError, read_varint},
 };
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -254,10 +255,14 @@ async fn scan(
         }
         let mut end = 0;
         while end < filled {
-            let Ok((len, prefix)) = read_varint(&buf[end..filled]) else {
-                break;
+            let (len, prefix) = match read_varint(&buf[end..filled]) {
+                Ok(length) => length,
+                Err(VarIntError::Incomplete) => break,
+                Err(_) => return,
             };
-            let Ok(len) = usize::try_from(len) else {
+            // A frame the proxy would refuse ends the connection here too, before the buffer
+            // grows for it.
+            let Some(len) = usize::try_from(len).ok().filter(|&l| l <= MAX_FRAME_LEN) else {
                 return;
             };
             let stop = end + prefix + len;
