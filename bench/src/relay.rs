@@ -117,16 +117,13 @@ async fn relay(mut client: TcpStream, mut backend: TcpStream, framing: Framing) 
     let (client_rx, client_tx) = client.into_split();
     let (backend_rx, backend_tx) = backend.into_split();
     let compression = Arc::new(Compression::default());
-    let (up, down) = (compression.clone(), compression);
-    match framing {
-        Framing::Frames => {
-            tokio::spawn(frames(client_rx, backend_tx, up, Side::Up));
-            frames(backend_rx, client_tx, down, Side::Down).await;
-        }
-        _ => {
-            tokio::spawn(scan(client_rx, backend_tx, up, Side::Up));
-            scan(backend_rx, client_tx, down, Side::Down).await;
-        }
+    let up = compression.clone();
+    if framing == Framing::Frames {
+        tokio::spawn(frames(client_rx, backend_tx, up, Side::Up));
+        frames(backend_rx, client_tx, compression, Side::Down).await;
+    } else {
+        tokio::spawn(scan(client_rx, backend_tx, up, Side::Up));
+        scan(backend_rx, client_tx, compression, Side::Down).await;
     }
 }
 
@@ -162,10 +159,15 @@ impl Compression {
     }
 }
 
-/// What a down task learns from a login frame: `Some(threshold)` at `set_compression`.
+/// What a down task learns from a login frame: `Some(threshold)` at `set_compression`. Either
+/// that or `login_finished` ends the watch (`login`): nothing after them changes compression.
 fn login_frame(id: i32, packet: &[u8], login: &mut bool) -> Option<i32> {
     match id {
-        SET_COMPRESSION => read_varint(packet.get(1..)?).ok().map(|(t, _)| t),
+        SET_COMPRESSION => {
+            let (threshold, _) = read_varint(packet.get(1..)?).ok()?;
+            *login = false;
+            Some(threshold)
+        }
         LOGIN_FINISHED => {
             *login = false;
             None
@@ -180,16 +182,14 @@ async fn frames(rx: OwnedReadHalf, tx: OwnedWriteHalf, compression: Arc<Compress
     let mut rx = FrameReader::new(rx, FrameCodec::new());
     let mut tx = FrameWriter::new(tx, FrameCodec::new());
     let mut login = side == Side::Down;
-    let mut compressed = false;
     loop {
         let queued = std::future::poll_fn(|cx| {
             let mut queued = false;
             loop {
                 if side == Side::Up
-                    && !compressed
+                    && rx.decoder().compression().is_none()
                     && let Some(threshold) = compression.get()
                 {
-                    compressed = true;
                     rx.decoder_mut().set_compression(Some(threshold));
                     tx.encoder_mut().set_compression(Some(threshold));
                 }
@@ -217,7 +217,6 @@ async fn frames(rx: OwnedReadHalf, tx: OwnedWriteHalf, compression: Arc<Compress
                     rx.decoder_mut().set_compression(threshold_now);
                     tx.encoder_mut().set_compression(threshold_now);
                     compression.set(threshold);
-                    login = false;
                 }
                 if tx.is_full() {
                     return Poll::Ready(Some(()));
@@ -283,7 +282,6 @@ async fn scan(
                 end = 0;
                 codec.set_compression(u32::try_from(threshold).ok());
                 compression.set(threshold);
-                login = false;
                 continue;
             }
             end = stop;
@@ -324,7 +322,8 @@ mod tests {
             login_frame(SET_COMPRESSION, &[0x03, 0x80, 0x02], &mut login),
             Some(256)
         );
-        assert!(login);
+        assert!(!login, "compression is set once");
+        login = true;
         assert_eq!(
             login_frame(SET_COMPRESSION, &[0x03], &mut login),
             None,

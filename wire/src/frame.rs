@@ -84,7 +84,7 @@ impl RawFrame {
     fn inline(packet: &[u8]) -> Result<Self, FrameError> {
         let mut head = [0; HEAD_LEN];
         head[..packet.len()].copy_from_slice(packet);
-        let (id, _) = read_varint(packet).map_err(FrameError::BadPacketId)?;
+        let id = packet_id_of(packet)?;
         Ok(Self {
             id,
             head,
@@ -835,22 +835,16 @@ impl FrameCodec {
     /// them. A compressed packet's head is inflated as [`Decoder::decode`] does.
     pub fn packet_id(&mut self, frame: &[u8]) -> Result<i32, FrameError> {
         let Some(threshold) = self.threshold else {
-            return read_varint(frame)
-                .map(|(id, _)| id)
-                .map_err(FrameError::BadPacketId);
+            return packet_id_of(frame);
         };
         let (data_len, header) = read_varint(frame).map_err(FrameError::BadDataLength)?;
         let packet = &frame[header..];
         if data_len == 0 {
-            return read_varint(packet)
-                .map(|(id, _)| id)
-                .map_err(FrameError::BadPacketId);
+            return packet_id_of(packet);
         }
         let claimed = claimed_len(data_len, threshold)?;
         let (head, head_len) = inflate_head(&mut self.inflater, packet, claimed)?;
-        read_varint(&head[..head_len])
-            .map(|(id, _)| id)
-            .map_err(FrameError::BadPacketId)
+        packet_id_of(&head[..head_len])
     }
 
     fn encode_packet(&mut self, packet: &[u8], dst: &mut BytesMut) -> Result<(), FrameError> {
@@ -913,6 +907,13 @@ impl FrameCodec {
             self.scratch.reserve(self.scratch.capacity().max(1024));
         }
     }
+}
+
+/// The id a packet (or its head) starts with.
+fn packet_id_of(packet: &[u8]) -> Result<i32, FrameError> {
+    read_varint(packet)
+        .map(|(id, _)| id)
+        .map_err(FrameError::BadPacketId)
 }
 
 /// A compressed packet's claimed length, if within limits: at least the threshold (smaller
@@ -994,7 +995,7 @@ impl Decoder for FrameCodec {
         let frame = src.split_to(end - start);
         let claimed = claimed_len(data_len, threshold)?;
         let (head, head_len) = inflate_head(&mut self.inflater, &frame, claimed)?;
-        let (id, _) = read_varint(&head[..head_len]).map_err(FrameError::BadPacketId)?;
+        let id = packet_id_of(&head[..head_len])?;
         Ok(Some(RawFrame {
             id,
             head,
