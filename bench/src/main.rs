@@ -104,9 +104,8 @@ fn main() -> ExitCode {
             max_seconds,
             framing,
         } => {
-            // tokio's default runtime (multi-threaded, one worker per allowed CPU), as the floor
-            // is defined; `meridian run` on one CPU uses a current-thread one (docs/performance.md).
-            let runtime = match tokio::runtime::Runtime::new() {
+            let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+            let runtime = match meridian_bench::relay::runtime(framing, cpus) {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("runtime: {e}");

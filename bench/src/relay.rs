@@ -68,6 +68,21 @@ impl Framing {
     }
 }
 
+/// The runtime a relay runs on. The plain relay: tokio's default (multi-threaded, one worker
+/// per allowed CPU), as the issue defines the floor. The framing relays stand for the proxy
+/// without its session, so they run as `meridian run` does: on one thread when the process may
+/// use one CPU only. Otherwise the split of the proxy's cost would charge framing with the
+/// difference between the runtimes (1–4 % in docs/performance.md item 8).
+pub fn runtime(framing: Framing, cpus: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    if framing != Framing::None && cpus == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Runtime::new()
+    }
+}
+
 /// Login packet ids (clientbound) a framing relay watches for until the login ends.
 const LOGIN_FINISHED: i32 = 0x02;
 const SET_COMPRESSION: i32 = 0x03;
@@ -305,6 +320,21 @@ mod tests {
     use clap::ValueEnum;
 
     use super::*;
+
+    #[test]
+    fn framing_relays_run_on_the_proxys_runtime() {
+        use tokio::runtime::RuntimeFlavor::{CurrentThread, MultiThread};
+        let flavor = |framing, cpus| {
+            runtime(framing, cpus)
+                .expect("a runtime")
+                .handle()
+                .runtime_flavor()
+        };
+        assert_eq!(flavor(Framing::None, 1), MultiThread);
+        assert_eq!(flavor(Framing::Frames, 1), CurrentThread);
+        assert_eq!(flavor(Framing::Scan, 1), CurrentThread);
+        assert_eq!(flavor(Framing::Scan, 2), MultiThread);
+    }
 
     #[test]
     fn framing_args_are_the_ones_clap_parses() {
