@@ -70,16 +70,13 @@ impl Framing {
 
 /// The runtime a relay runs on. The plain relay: tokio's default (multi-threaded, one worker
 /// per allowed CPU), as the issue defines the floor. The framing relays stand for the proxy
-/// without its session, so they run as `meridian run` does: on one thread when the process may
-/// use one CPU only. Otherwise the split of the proxy's cost would charge framing with the
-/// difference between the runtimes (1–4 % in docs/performance.md item 8).
+/// without its session, so they run on `meridian run`'s ([`meridian::runtime`]). Otherwise the
+/// split of the proxy's cost would charge framing with the difference between the runtimes
+/// (1–4 % in docs/performance.md item 8).
 pub fn runtime(framing: Framing, cpus: usize) -> std::io::Result<tokio::runtime::Runtime> {
-    if framing != Framing::None && cpus == 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Runtime::new()
+    match framing {
+        Framing::None => tokio::runtime::Runtime::new(),
+        Framing::Frames | Framing::Scan => meridian::runtime(cpus),
     }
 }
 

@@ -51,6 +51,19 @@ pub use crate::{
 };
 use crate::{metrics::Metrics, state::Server, status::StatusInfo};
 
+/// The runtime `meridian run` serves on, given how many CPUs the process may use: one thread
+/// when it may use only one (as the benchmark pins it), where the multi-threaded scheduler's
+/// work-stealing bookkeeping costs without helping; tokio's default otherwise.
+pub fn runtime(cpus: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    if cpus == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Runtime::new()
+    }
+}
+
 /// How long sessions get to say goodbye on shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 

@@ -45,19 +45,6 @@ enum Command {
     },
 }
 
-/// One thread when the process may use only one CPU (as the benchmark pins it): the
-/// multi-threaded scheduler's work-stealing bookkeeping then costs without helping.
-fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-    if cpus == 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Runtime::new()
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -65,7 +52,8 @@ fn main() -> ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
-    let runtime = match runtime() {
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    let runtime = match meridian::runtime(cpus) {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");
